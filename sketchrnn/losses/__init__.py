@@ -1,0 +1,1 @@
+"""Losses: mixture reconstruction, KL with annealing, classification."""

@@ -1,0 +1,1 @@
+"""The Sketch-RNN model family: encoder, decoder, mixture head, classifier."""

@@ -1,0 +1,1 @@
+"""Single-process training loop, reused by every Ray worker."""
