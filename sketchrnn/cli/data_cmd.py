@@ -1,0 +1,139 @@
+"""`sketchrnn data`: download, inspect and prepare sketch data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def data() -> None:
+    """Download, inspect and prepare QuickDraw data.
+
+    \b
+    Examples:
+      sketchrnn data download pig "alarm clock"
+      sketchrnn data info pig --data-dir ../shared/data/quickdraw
+      sketchrnn data prepare bicycle.ndjson clock.ndjson --out data/
+    """
+
+
+def _progress_bar(label: str):  # type: ignore[no-untyped-def]
+    """A rich progress bar and the (done, total) callback that feeds it."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from sketchrnn.cli.console import err_console
+
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        console=err_console(), transient=True,
+    )
+    task = progress.add_task(label, total=None)
+
+    def update(done: int, total: int | None) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return progress, update
+
+
+@data.command()
+@click.argument("categories", nargs=-1, required=True)
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Where to keep the files.")
+@click.option("--full", is_flag=True, help="Fetch <name>.full.npz (the full-size set).")
+def download(categories: tuple[str, ...], cache_dir: Path | None, full: bool) -> None:
+    """Download sketch-rnn .npz files from the QuickDraw bucket into the cache.
+
+    \b
+    Examples:
+      sketchrnn data download pig "alarm clock"
+      SKETCHRNN_MIRROR=http://mirror.local/quickdraw sketchrnn data download sun
+    """
+    from sketchrnn.cli.console import console
+    from sketchrnn.data.download import download_category
+    from sketchrnn.registry import get_registry
+
+    names = [get_registry().resolve_category(c)[1] for c in categories]  # all names checked first
+    for name in names:
+        progress, update = _progress_bar(name)
+        with progress:
+            path = download_category(name, cache_dir=cache_dir, full=full, progress=update)
+        console().print(f"[green]downloaded[/green] {name} -> {path}")
+
+
+@data.command()
+@click.argument("category")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Folder with <category>.npz.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Download cache.")
+@click.option("--max-seq-len", type=int, default=200, show_default=True, help="Length filter.")
+@click.option("--no-download", is_flag=True, help="Fail instead of downloading a missing file.")
+def info(category: str, data_dir: Path | None, cache_dir: Path | None, max_seq_len: int,
+         no_download: bool) -> None:
+    """Split sizes, length statistics and the scale factor of a category.
+
+    \b
+    Examples:
+      sketchrnn data info pig --data-dir ../shared/data/quickdraw
+    """
+    from rich.table import Table
+
+    from sketchrnn.cli.console import console
+    from sketchrnn.config import DataConfig
+    from sketchrnn.data.stats import category_stats
+    from sketchrnn.train.job import load_splits
+
+    cfg = DataConfig(data_dir=data_dir, cache_dir=cache_dir, max_seq_len=max_seq_len,
+                     download=not no_download)
+    splits = load_splits(category, cfg)
+    stats = category_stats(splits, max_seq_len=cfg.max_seq_len, min_seq_len=cfg.min_seq_len,
+                           clamp=cfg.clamp)
+    table = Table(title=f"{category}  ({splits.source})")
+    for col in ("split", "sketches", "kept", "min", "median", "mean", "p95", "max"):
+        table.add_column(col, justify="right" if col != "split" else "left")
+    for row in stats["splits"]:
+        table.add_row(row["split"], f"{row['sketches']:,}", f"{row['kept']:,}", str(row["min"]),
+                      f"{row['median']:g}", f"{row['mean']:.1f}", f"{row['p95']:g}", str(row["max"]))
+    console().print(table)
+    console().print(f"scale factor (train offset std): {stats['scale']:.4f}")
+
+
+@data.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("data"),
+              show_default=True, help="Folder for the <category>.npz files.")
+@click.option("--raw", is_flag=True, help="Inputs are raw ndjson (simplify as Google did: RDP 2.0).")
+@click.option("--valid-frac", type=float, default=0.1, show_default=True)
+@click.option("--test-frac", type=float, default=0.1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def prepare(sources: tuple[Path, ...], out_dir: Path, raw: bool, valid_frac: float,
+            test_frac: float, seed: int) -> None:
+    """Convert QuickDraw .ndjson files into sketch-rnn .npz splits.
+
+    Each input file becomes <out>/<file stem>.npz with train/valid/test splits.
+
+    \b
+    Examples:
+      sketchrnn data prepare bicycle.ndjson clock.ndjson hand.ndjson --out data/
+      sketchrnn data prepare raw/sun.ndjson --raw --out data/
+      sketchrnn fit sun --data-dir data/ --workers 0
+    """
+    from sketchrnn.cli.console import console
+    from sketchrnn.data.ndjson import prepare_ndjson
+    from sketchrnn.errors import InputError
+
+    if not (0 <= valid_frac < 1 and 0 <= test_frac < 1 and valid_frac + test_frac < 1):
+        raise InputError(
+            f"--valid-frac {valid_frac} and --test-frac {test_frac} leave no training data",
+            "use fractions in [0, 1) that sum to less than 1",
+        )
+    missing = [str(p) for p in sources if not p.is_file()]
+    if missing:
+        raise InputError(f"input file(s) not found: {', '.join(missing)}", "check the paths")
+    for src in sources:
+        dst = out_dir / f"{src.name.split('.')[0]}.npz"
+        splits = prepare_ndjson(src, dst, raw=raw, valid_frac=valid_frac, test_frac=test_frac,
+                                seed=seed)
+        console().print(
+            f"[green]prepared[/green] {src} -> {dst}  "
+            f"train {len(splits.train):,} / valid {len(splits.valid):,} / test {len(splits.test):,}"
+        )

@@ -1,0 +1,105 @@
+"""The `sketchrnn` command: a lazy click group and the one error boundary.
+
+Subcommand modules are imported only when they run or when help lists them, and those modules
+import torch/ray inside their functions, so `sketchrnn --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+
+import click
+
+from sketchrnn import __version__
+from sketchrnn.errors import SketchRNNError
+
+# name -> (module, attribute). Order is the order `--help` lists them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "fit": ("sketchrnn.cli.fit_cmd", "fit"),
+    "sample": ("sketchrnn.cli.sample_cmd", "sample"),
+    "reconstruct": ("sketchrnn.cli.sample_cmd", "reconstruct"),
+    "interpolate": ("sketchrnn.cli.sample_cmd", "interpolate"),
+    "data": ("sketchrnn.cli.data_cmd", "data"),
+    "plugins": ("sketchrnn.cli.plugins_cmd", "plugins"),
+}
+
+DEBUG_ENV = "SKETCHRNN_DEBUG"
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[cmd_name]
+        return getattr(importlib.import_module(module), attr)
+
+    def resolve_command(self, ctx, args):  # type: ignore[no-untyped-def]
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            import difflib
+
+            close = difflib.get_close_matches(args[0], list(COMMANDS), n=1) if args else []
+            if close:
+                exc.message += f" Did you mean {close[0]!r}?"
+            raise
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sketchrnn")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Train, tune and serve Sketch-RNN models (Ha & Eck 2017) on QuickDraw.
+
+    \b
+    Examples:
+      sketchrnn fit --all-categories --workers 8
+      sketchrnn fit pig --workers 0 --data-dir data/ --preset tiny --steps 300
+      sketchrnn sample sun -n 10
+      sketchrnn data info pig --data-dir data/
+      sketchrnn plugins
+    """
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+
+
+def _debug_requested(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: known errors -> one line + exit 1; usage errors -> exit 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        cli.main(args=args, prog_name="sketchrnn", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(2)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except SketchRNNError as exc:
+        if _debug_requested(args):
+            traceback.print_exc()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # an internal bug: one line unless --debug
+        if _debug_requested(args):
+            traceback.print_exc()
+        else:
+            msg = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+            click.echo(f"error: unexpected {msg} (rerun with --debug for the traceback)", err=True)
+        sys.exit(1)
+    sys.exit(0)

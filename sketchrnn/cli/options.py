@@ -1,0 +1,57 @@
+"""Options shared by several subcommands, and turning them into a validated Config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+CONFIG_HELP = "TOML or YAML file with [data], [draw.*], [predict.*] sections."
+
+
+def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--config, --set, --data-dir, --cache-dir, --preset, --steps."""
+    options = [
+        click.option("--config", "config_path", type=click.Path(path_type=Path), help=CONFIG_HELP),
+        click.option(
+            "--set", "overrides", multiple=True, metavar="KEY=VALUE",
+            help="Override a config value, e.g. --set draw.train.lr=5e-4 (repeatable).",
+        ),
+        click.option("--data-dir", type=click.Path(path_type=Path), help="Use local <category>.npz files."),
+        click.option("--cache-dir", type=click.Path(path_type=Path), help="Download cache directory."),
+        click.option(
+            "--preset", type=click.Choice(["tiny", "small", "paper"]),
+            help="Model size preset for every model.",
+        ),
+        click.option("--steps", type=int, help="Training steps for every model."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def build_config(
+    config_path: Path | None,
+    overrides: tuple[str, ...],
+    *,
+    data_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    preset: str | None = None,
+    steps: int | None = None,
+) -> Any:
+    """Defaults < file < flags < --set; validated at once, all problems in one message."""
+    from sketchrnn.config import apply_overrides, read_config_file, set_path, validate_config
+
+    data = read_config_file(config_path) if config_path is not None else {}
+    if data_dir is not None:
+        set_path(data, "data.data_dir", str(data_dir))
+    if cache_dir is not None:
+        set_path(data, "data.cache_dir", str(cache_dir))
+    for task in ("draw", "predict"):
+        if preset is not None:
+            set_path(data, f"{task}.model.preset", preset)
+        if steps is not None:
+            set_path(data, f"{task}.train.steps", steps)
+    return validate_config(apply_overrides(data, list(overrides)))

@@ -1,0 +1,218 @@
+"""Configuration: pydantic models for data, model, loss and training, loaded from TOML/YAML.
+
+Validation happens on the driver before anything heavy starts, and every problem is reported at
+once in a single message (torchtune/litgpt style). Model classes never see these objects: the
+builders receive flat keyword arguments (``ModelConfig.build_kwargs``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sketchrnn.errors import ConfigError
+
+DEFAULT_CATEGORIES = ["bicycle", "clock", "hand", "spider", "sun"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Strict):
+    categories: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CATEGORIES),
+        description="Categories used by --all-categories and the predict model.",
+    )
+    data_dir: Path | None = Field(None, description="Folder with <category>.npz files; no download.")
+    cache_dir: Path | None = Field(None, description="Download cache (default: user cache dir).")
+    download: bool = Field(True, description="Download missing categories from the QuickDraw bucket.")
+    max_seq_len: int = Field(200, ge=10, le=10_000, description="Drop longer sketches; N_max of the loss.")
+    min_seq_len: int = Field(10, ge=2, description="Drop shorter sketches.")
+    clamp: float = Field(1000.0, gt=0, description="Clamp raw offsets to +-clamp before scaling.")
+    batch_size: int = Field(100, ge=1, le=100_000, description="Sketches per batch (per worker).")
+    bucket: bool = Field(True, description="Group sketches of similar length into batches.")
+    augment_scale: float = Field(0.15, ge=0, lt=1, description="Random per-axis scale, +-fraction.")
+    augment_drop: float = Field(0.1, ge=0, lt=1, description="Probability of dropping an interior point.")
+    truncate_min: float = Field(0.0, ge=0, lt=1, description="Predict task: smallest tail fraction cut.")
+    truncate_max: float = Field(0.5, ge=0, lt=1, description="Predict task: largest tail fraction cut.")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> DataConfig:
+        if self.min_seq_len > self.max_seq_len:
+            raise ValueError(f"min_seq_len {self.min_seq_len} > max_seq_len {self.max_seq_len}")
+        if self.truncate_min > self.truncate_max:
+            raise ValueError(f"truncate_min {self.truncate_min} > truncate_max {self.truncate_max}")
+        return self
+
+
+class ModelConfig(_Strict):
+    name: str = Field("sketch_rnn", description="Registered model (see `sketchrnn plugins`).")
+    preset: Literal["tiny", "small", "paper"] | None = Field(
+        None, description="Size preset; explicit size fields below still win when set in the file."
+    )
+    enc_hidden: int = Field(256, ge=1, description="Encoder LSTM size per direction.")
+    dec_hidden: int = Field(512, ge=1, description="Decoder LSTM size.")
+    z_dim: int = Field(128, ge=1, description="Latent size N_z.")
+    n_mixtures: int = Field(20, ge=1, description="Gaussian mixture components M.")
+    cell: Literal["lstm", "layer_norm"] = Field(
+        "lstm", description="lstm: fused fast path; layer_norm: paper's LN-LSTM with recurrent dropout."
+    )
+    recurrent_dropout: float = Field(0.1, ge=0, lt=1, description="Recurrent dropout (layer_norm cell).")
+    head_hidden: int = Field(256, ge=1, description="Classifier MLP width.")
+    head_dropout: float = Field(0.1, ge=0, lt=1, description="Classifier MLP dropout.")
+
+    def build_kwargs(self) -> dict[str, Any]:
+        """Flat keyword arguments for the model builder (preset applied, then explicit fields)."""
+        kwargs = self.model_dump(exclude={"name", "preset"})
+        if self.preset is not None:
+            from sketchrnn.model.presets import PRESETS
+
+            explicit = self.model_fields_set - {"name", "preset"}
+            kwargs.update({k: v for k, v in PRESETS[self.preset].items() if k not in explicit})
+        return kwargs
+
+
+class LossConfig(_Strict):
+    name: str = Field("sketch_rnn", description="Registered loss (see `sketchrnn plugins`).")
+    kl_weight: float = Field(0.5, ge=0, description="w_KL, the final KL weight (Eq. 12).")
+    kl_weight_start: float = Field(0.01, ge=0, le=1, description="Annealing start, fraction of w_KL.")
+    kl_decay_rate: float = Field(0.99995, gt=0, le=1, description="Annealing rate R per step.")
+    kl_min: float = Field(0.2, ge=0, description="KL floor (kl_tolerance).")
+    label_smoothing: float = Field(0.0, ge=0, lt=1, description="Classification loss smoothing.")
+
+
+class TrainConfig(_Strict):
+    steps: int = Field(10_000, ge=1, description="Optimiser steps.")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate.")
+    lr_decay: float = Field(0.9999, gt=0, le=1, description="Multiplicative decay per step.")
+    min_lr: float = Field(1e-5, ge=0, description="Learning-rate floor.")
+    grad_clip: float = Field(1.0, gt=0, description="Gradient norm clipping.")
+    eval_every: int = Field(500, ge=1, description="Validate every K steps.")
+    eval_batches: int = Field(20, ge=1, description="Validation batches per evaluation.")
+    checkpoint_every: int = Field(1000, ge=1, description="Checkpoint every K steps.")
+    early_stop_patience: int | None = Field(
+        None, ge=1, description="Stop after this many evaluations without a better valid loss."
+    )
+    seed: int = Field(0, description="Random seed (data order, init, sampling).")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda when present.")
+
+
+class TaskConfig(_Strict):
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+def _predict_defaults() -> TaskConfig:
+    return TaskConfig(
+        model=ModelConfig(name="classifier"), loss=LossConfig(name="classification")
+    )
+
+
+class Config(_Strict):
+    """Everything one `sketchrnn fit` needs: shared data, the draw models, the predict model."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    draw: TaskConfig = Field(default_factory=TaskConfig, description="Per-category draw models.")
+    predict: TaskConfig = Field(default_factory=_predict_defaults, description="Classifier.")
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML or YAML file into a dict (no validation yet)."""
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist", "pass an existing .toml or .yaml file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".toml":
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover - Python 3.10
+                import tomli as tomllib
+            data = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"config file {path} has an unknown suffix", "use .toml, .yaml or .yml")
+    except ConfigError:
+        raise
+    except Exception as exc:  # the parsers' own errors carry line numbers
+        raise ConfigError(f"config file {path} is not valid: {exc}".replace("\n", " "), "fix its syntax")
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top", "use section.key = value")
+    return data
+
+
+def set_path(data: dict[str, Any], key: str, value: Any) -> None:
+    """data["a"]["b"]["c"] = value for key "a.b.c", creating sections as needed."""
+    node = data
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"config key {key!r}: {part} is not a section", "check the key path")
+        node = child
+    node[parts[-1]] = value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `section.key=value` overrides; values are parsed as YAML scalars (1e-3, true, [a, b])."""
+    import yaml
+
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r} is not key=value", "write e.g. --set draw.train.steps=500")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        set_path(data, key, value)
+    return data
+
+
+def _describe_problem(err: dict[str, Any]) -> str:
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        parent = Config
+        for part in err["loc"][:-1]:
+            field = parent.model_fields.get(str(part))
+            parent = field.annotation if field is not None else None  # type: ignore[assignment]
+            if not (isinstance(parent, type) and issubclass(parent, BaseModel)):
+                break
+        known = list(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
+        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else (f"; known: {', '.join(known)}" if known else "")
+        return f"{loc}: unknown key{hint}"
+    return f"{loc or 'config'}: {err['msg']} (got {err.get('input')!r})"
+
+
+def validate_config(data: dict[str, Any]) -> Config:
+    """Validate a raw dict, reporting every problem in one ConfigError."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe_problem(e) for e in exc.errors(include_url=False)]
+        raise ConfigError(
+            f"invalid configuration: {'; '.join(problems)}",
+            "correct these values in the --config file or --set options",
+        ) from None
+
+
+def load_config(path: Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """The config the CLI uses: defaults < file < --set overrides."""
+    data = read_config_file(path) if path is not None else {}
+    return validate_config(apply_overrides(data, list(overrides)))
+
+
+def dump_config(config: Config) -> str:
+    """The resolved config as TOML-compatible YAML text (saved beside every run)."""
+    import yaml
+
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,246 @@
+"""Entry-point registry for models, losses and category sources.
+
+The built-ins register through this package's own entry points, exactly like third-party
+plugins (simonw/llm style). Discovery reads entry-point metadata only; an object is imported the
+first time it is used and cached. A plugin that fails to import is reported with its name,
+distribution and error, and does not break the others.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from sketchrnn.errors import PluginError
+
+GROUPS = {
+    "models": "sketchrnn.models",
+    "losses": "sketchrnn.losses",
+    "categories": "sketchrnn.categories",
+}
+CORE_DISTRIBUTION = "sketchrnn"
+# Like PYTEST_DISABLE_PLUGIN_AUTOLOAD: only the built-ins are discovered when set.
+DISABLE_AUTOLOAD_ENV = "SKETCHRNN_DISABLE_PLUGIN_AUTOLOAD"
+
+
+@dataclass
+class PluginEntry:
+    group: str
+    name: str
+    value: str  # "module:attr", as declared
+    distribution: str
+    version: str
+    entry_point: Any = field(repr=False, default=None)
+
+    @property
+    def builtin(self) -> bool:
+        return self.distribution == CORE_DISTRIBUTION
+
+
+def _distribution_of(ep: Any) -> tuple[str, str]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return "unknown", ""
+    return dist.metadata["Name"] or "unknown", dist.version or ""
+
+
+def suggest(name: str, available: Iterable[str]) -> str:
+    """'; did you mean X?' plus the list of available names, for error messages."""
+    names = sorted(available)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f" did you mean {close[0]!r}?" if close else ""
+    shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
+    return f"available: {shown}.{hint}"
+
+
+class Registry:
+    """Discovers entry points lazily; `entry_points` is injectable so tests can fake installs."""
+
+    def __init__(self, entry_points: Callable[..., Any] = metadata.entry_points) -> None:
+        self._entry_points = entry_points
+        self._entries: dict[str, dict[str, PluginEntry]] | None = None
+        self._duplicates: dict[tuple[str, str], list[PluginEntry]] = {}
+        self._loaded: dict[tuple[str, str], Any] = {}
+        self._failed: dict[tuple[str, str], PluginError] = {}
+
+    # -- discovery ---------------------------------------------------------------------------
+    def _discover(self) -> dict[str, dict[str, PluginEntry]]:
+        if self._entries is not None:
+            return self._entries
+        only_core = os.environ.get(DISABLE_AUTOLOAD_ENV, "").strip() not in ("", "0")
+        entries: dict[str, dict[str, PluginEntry]] = {g: {} for g in GROUPS}
+        seen: dict[tuple[str, str, str], bool] = {}
+        for group, ep_group in GROUPS.items():
+            for ep in self._entry_points(group=ep_group):
+                dist, version = _distribution_of(ep)
+                if only_core and dist != CORE_DISTRIBUTION:
+                    continue
+                key = (group, ep.name, dist)
+                if key in seen:  # the same distribution seen twice on sys.path
+                    continue
+                seen[key] = True
+                entry = PluginEntry(group, ep.name, ep.value, dist, version, ep)
+                if ep.name in entries[group]:
+                    self._duplicates.setdefault((group, ep.name), [entries[group][ep.name]])
+                    self._duplicates[(group, ep.name)].append(entry)
+                else:
+                    entries[group][ep.name] = entry
+        self._entries = entries
+        return entries
+
+    def entries(self, group: str) -> dict[str, PluginEntry]:
+        if group not in GROUPS:
+            raise PluginError(f"unknown plugin group {group!r}", suggest(group, GROUPS))
+        return dict(self._discover()[group])
+
+    def names(self, group: str) -> list[str]:
+        return sorted(self.entries(group))
+
+    # -- loading -----------------------------------------------------------------------------
+    def _check_duplicate(self, group: str, name: str) -> None:
+        dupes = self._duplicates.get((group, name))
+        if dupes:
+            who = " and ".join(f"{e.distribution} ({e.value})" for e in dupes)
+            raise PluginError(
+                f"{GROUPS[group]} name {name!r} is registered by both {who}",
+                "uninstall one of these distributions or rename its entry point",
+            )
+
+    def load(self, group: str, name: str) -> Any:
+        """Import (once) and return the object registered as `name` in `group`."""
+        entries = self.entries(group)
+        if name not in entries:
+            raise PluginError(f"unknown {group[:-1]} {name!r}", suggest(name, entries))
+        self._check_duplicate(group, name)
+        key = (group, name)
+        if key in self._loaded:
+            return self._loaded[key]
+        if key in self._failed:
+            raise self._failed[key]
+        entry = entries[name]
+        try:
+            obj = entry.entry_point.load()
+        except Exception as exc:  # any import-time failure of a plugin is reported, not raised raw
+            err = PluginError(
+                f"plugin {name!r} ({GROUPS[group]}, from distribution {entry.distribution}) "
+                f"failed to load: {type(exc).__name__}: {exc}".replace("\n", " "),
+                f"fix or reinstall {entry.distribution}, or set {DISABLE_AUTOLOAD_ENV}=1",
+            )
+            self._failed[key] = err
+            raise err from exc
+        self._loaded[key] = obj
+        return obj
+
+    def status(self, group: str, name: str) -> str:
+        """'ok' or the one-line reason it cannot be used (imports the plugin)."""
+        try:
+            self.load(group, name)
+        except PluginError as exc:
+            return f"error: {exc.message}"
+        return "ok"
+
+    def listing(self) -> list[dict[str, str]]:
+        rows = []
+        for group in GROUPS:
+            for name, entry in sorted(self.entries(group).items()):
+                rows.append(
+                    {
+                        "group": group,
+                        "name": name,
+                        "distribution": f"{entry.distribution} {entry.version}".strip(),
+                        "status": self.status(group, name),
+                    }
+                )
+        return rows
+
+    def plugin_versions(self) -> dict[str, str]:
+        """Versions of every distribution providing entries (stored in checkpoints)."""
+        out = {}
+        for group in GROUPS:
+            for entry in self.entries(group).values():
+                out[entry.distribution] = entry.version
+        return out
+
+    # -- categories --------------------------------------------------------------------------
+    def category_sources(self) -> dict[str, Any]:
+        """Every category source that loads; broken ones are skipped (listed by `plugins`)."""
+        sources = {}
+        for name in self.names("categories"):
+            try:
+                sources[name] = self.load("categories", name)
+            except PluginError:
+                continue
+        return sources
+
+    def resolve_category(self, category: str) -> tuple[Any, str]:
+        """(source, canonical name) for `name` or `source:name`; unknown or ambiguous names fail."""
+        source_name, sep, bare = category.partition(":")
+        sources = self.category_sources()
+        if sep:
+            if source_name not in sources:
+                raise PluginError(f"unknown category source {source_name!r}", suggest(source_name, sources))
+            sources = {source_name: sources[source_name]}
+        else:
+            bare = category
+        found = []
+        known: list[str] = []
+        for sname, source in sources.items():
+            canonical = source.canonical_name(bare) if hasattr(source, "canonical_name") else None
+            names = source.names()
+            known.extend(names)
+            if canonical is None and bare in names:
+                canonical = bare
+            if canonical is not None:
+                found.append((sname, source, canonical))
+        if not found:
+            raise PluginError(f"unknown category {category!r}", suggest(bare, known))
+        if len(found) > 1:
+            who = " and ".join(f"{s}:{c}" for s, _, c in found)
+            raise PluginError(f"category {category!r} is provided by {who}", f"write one of {who}")
+        return found[0][1], found[0][2]
+
+
+_DEFAULT: Registry | None = None
+
+
+def get_registry() -> Registry:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Registry()
+    return _DEFAULT
+
+
+def reset_registry() -> None:
+    """Forget discovered plugins (tests, or after installing a plugin at run time)."""
+    global _DEFAULT
+    _DEFAULT = None
+
+
+def accepted_kwargs(cls: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The subset of `kwargs` that `cls` accepts (a config section serves several model kinds)."""
+    params = inspect.signature(cls).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(kwargs)
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+def build_model(name: str, **kwargs: Any) -> Any:
+    """Instantiate a registered model; keyword arguments it does not take are dropped."""
+    cls = get_registry().load("models", name)
+    try:
+        return cls(**accepted_kwargs(cls, kwargs))
+    except TypeError as exc:
+        raise PluginError(f"model {name!r} rejected its arguments: {exc}", "check the model section") from exc
+
+
+def build_loss(name: str, **kwargs: Any) -> Any:
+    cls = get_registry().load("losses", name)
+    try:
+        return cls(**accepted_kwargs(cls, kwargs))
+    except TypeError as exc:
+        raise PluginError(f"loss {name!r} rejected its arguments: {exc}", "check the loss section") from exc

@@ -1,0 +1,124 @@
+"""The runs directory: one folder per job, and how `sample`/`predict` find trained models.
+
+    runs/
+      draw-pig/
+        config.yaml            resolved config of this job
+        checkpoints/latest/    model.safetensors + meta.json + train_state.pt
+        checkpoints/best/      best by validation loss
+        metrics.jsonl          one JSON row per train/valid/test report
+        loss.png               train and valid loss curves
+        samples/step_000500.png
+      predict/
+        ...                    accuracy.png instead of samples
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sketchrnn.errors import CheckpointError
+
+PREDICT_JOB = "predict"
+
+
+def slug(category: str) -> str:
+    """A filesystem-safe job name part: 'alarm clock' -> 'alarm_clock'."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", category.strip()).strip("_") or "category"
+
+
+def draw_job_name(category: str) -> str:
+    return f"draw-{slug(category)}"
+
+
+class JobDir:
+    """Paths inside one job's folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def latest(self) -> Path:
+        return self.root / "checkpoints" / "latest"
+
+    @property
+    def best(self) -> Path:
+        return self.root / "checkpoints" / "best"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    @property
+    def loss_plot(self) -> Path:
+        return self.root / "loss.png"
+
+    @property
+    def accuracy_plot(self) -> Path:
+        return self.root / "accuracy.png"
+
+    @property
+    def status(self) -> Path:
+        return self.root / "status.json"
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics.exists():
+            return []
+        rows = []
+        for line in self.metrics.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if line:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:  # a line cut by a crash: the rest is still good
+                    continue
+        return rows
+
+    def append_metrics(self, rows: list[dict[str, Any]]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self.metrics.open("a", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row) + "\n")
+
+    def truncate_metrics(self, step: int) -> None:
+        """Drop rows after `step` (resuming from a checkpoint taken at `step`)."""
+        rows = [r for r in self.read_metrics() if int(r.get("step", 0)) <= step]
+        write_text_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def find_checkpoint(runs_dir: Path, job: str, *, which: str = "best") -> Path:
+    """The checkpoint folder of `job` (best, else latest), or a CheckpointError saying how to train it."""
+    job_dir = JobDir(Path(runs_dir) / job)
+    for candidate in (job_dir.best, job_dir.latest) if which == "best" else (job_dir.latest,):
+        if (candidate / "meta.json").exists():
+            return candidate
+    raise CheckpointError(
+        f"no trained model {job!r} under {runs_dir}",
+        "train it first, e.g. `sketchrnn fit "
+        + ("--only predict" if job == PREDICT_JOB else repr(job.removeprefix("draw-").replace("_", " ")))
+        + f" --runs {runs_dir}`, or pass --runs/--checkpoint",
+    )
