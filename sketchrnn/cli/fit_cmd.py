@@ -1,0 +1,121 @@
+"""`sketchrnn fit`: train draw models (one per category) and the predict model."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sketchrnn.cli.options import build_config, config_options
+
+
+def _categories(names: tuple[str, ...], categories_opt: str | None, all_categories: bool,
+                configured: list[str]) -> list[str]:
+    chosen = list(names)
+    if categories_opt:
+        chosen += [c.strip() for c in categories_opt.split(",") if c.strip()]
+    if all_categories:
+        chosen += configured
+    if not chosen:
+        raise click.UsageError("name categories, or use --categories a,b,c or --all-categories")
+    return list(dict.fromkeys(chosen))
+
+
+def check_categories(categories: list[str]) -> list[str]:
+    """Canonical names; every unknown name is reported in one error."""
+    from sketchrnn.errors import PluginError, SketchRNNError
+    from sketchrnn.registry import get_registry
+
+    canonical, problems = [], []
+    for name in categories:
+        try:
+            canonical.append(get_registry().resolve_category(name)[1])
+        except PluginError as exc:
+            problems.append(exc.message + (f" ({exc.fix})" if exc.fix else ""))
+    if problems:
+        raise SketchRNNError("; ".join(problems), "see `sketchrnn plugins` for category sources")
+    return canonical
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("--categories", "categories_opt", help="Comma-separated categories.")
+@click.option("--all-categories", is_flag=True, help="Every category in data.categories.")
+@click.option("--only", type=click.Choice(["draw", "predict"]), help="Train only one kind of model.")
+@click.option("--workers", type=int, default=0, show_default=True,
+              help="Total Ray training workers for all jobs; 0 trains in this process, one job after another.")
+@click.option("--runs", "runs_dir", type=click.Path(path_type=Path), default=Path("runs"),
+              show_default=True, help="Where job folders (checkpoints, metrics, plots) go.")
+@click.option("--fresh", is_flag=True, help="Start over instead of resuming unfinished jobs.")
+@click.option("--address", envvar="RAY_ADDRESS", help="Ray cluster to join (default: start a local one).")
+@click.option("--gpus-per-worker", type=float, default=None,
+              help="GPU share per worker (default 1 when GPUs exist; 0.5 packs two workers per GPU).")
+@config_options
+def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool, only: str | None,
+        workers: int, runs_dir: Path, fresh: bool, address: str | None,
+        gpus_per_worker: float | None, **config_kw: Any) -> None:
+    """Train one draw model per category and the predict model over all of them.
+
+    \b
+    Examples:
+      sketchrnn fit --all-categories --workers 8
+      sketchrnn fit pig --workers 0 --data-dir ../shared/data/quickdraw --preset tiny --steps 300
+      sketchrnn fit --categories "alarm clock,face,pig,radio" --workers 2 --data-dir ../shared/data/quickdraw
+      sketchrnn fit sun --config my.toml --set draw.train.lr=5e-4
+    """
+    if workers < 0:
+        raise click.BadParameter("must be >= 0", param_hint="--workers")
+    config = build_config(**config_kw)
+    categories = check_categories(_categories(names, categories_opt, all_categories, config.data.categories))
+    from sketchrnn.train.job import make_jobs
+
+    jobs = make_jobs(config, categories, only)
+    if only == "predict" and len(categories) < 2:
+        raise click.UsageError("the predict model needs at least two categories")
+    if len(categories) < 2:  # a classifier over one category learns nothing
+        jobs = [j for j in jobs if j.task != "predict"]
+    if workers == 0:
+        failed = run_in_process(jobs, runs_dir, fresh=fresh)
+    else:
+        from sketchrnn.distributed.launch import run_with_ray
+
+        failed = run_with_ray(jobs, runs_dir, workers=workers, fresh=fresh, address=address,
+                              gpus_per_worker=gpus_per_worker)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+def run_in_process(jobs: list[Any], runs_dir: Path, *, fresh: bool) -> list[str]:
+    """Train each job here, one after another; returns the names of jobs that failed."""
+    import shutil
+
+    from sketchrnn.cli.console import console
+    from sketchrnn.cli.progress import JobTable, summary_table
+    from sketchrnn.errors import SketchRNNError
+    from sketchrnn.train.loop import Hooks, fit_job, pick_device
+
+    results: dict[str, dict[str, Any]] = {}
+    with JobTable([j.name for j in jobs]) as table:
+        for job in jobs:
+            job_dir = runs_dir / job.name
+            if fresh and job_dir.exists():
+                shutil.rmtree(job_dir)
+            device = pick_device(job.settings.train.device)
+            start = time.perf_counter()
+            table.set_status(job.name, "running")
+            try:
+                final = fit_job(job, job_dir, device=device, hooks=Hooks(report=table.update))
+            except (SketchRNNError, FloatingPointError) as exc:
+                table.set_status(job.name, "failed")
+                results[job.name] = {"status": f"failed: {exc}"}
+                continue
+            final.update(status="done", wall_s=time.perf_counter() - start)
+            results[job.name] = final
+            table.set_status(job.name, "done")
+    console().print(summary_table(results))
+    failed = [name for name, r in results.items() if r["status"] != "done"]
+    for name in failed:
+        console().print(f"[red]{name} {results[name]['status']}[/red]")
+    return failed
