@@ -43,11 +43,26 @@ class DataConfig(_Strict):
 
     @model_validator(mode="after")
     def _ranges(self) -> DataConfig:
-        if self.min_seq_len > self.max_seq_len:
-            raise ValueError(f"min_seq_len {self.min_seq_len} > max_seq_len {self.max_seq_len}")
-        if self.truncate_min > self.truncate_max:
-            raise ValueError(f"truncate_min {self.truncate_min} > truncate_max {self.truncate_max}")
+        problems = ordering_problems(self.model_dump())
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+
+# Pairs (low, high) that must be ordered. Checked on the raw values too, so that they are
+# reported together with field errors (pydantic skips "after" validators when a field fails).
+_ORDERED = (("min_seq_len", "max_seq_len"), ("truncate_min", "truncate_max"))
+
+
+def ordering_problems(data: dict[str, Any]) -> list[str]:
+    defaults = DataConfig.model_fields
+    problems = []
+    for low, high in _ORDERED:
+        lo = data.get(low, defaults[low].default)
+        hi = data.get(high, defaults[high].default)
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
+            problems.append(f"data.{low} {lo} > data.{high} {hi}")
+    return problems
 
 
 class ModelConfig(_Strict):
@@ -198,7 +213,11 @@ def validate_config(data: dict[str, Any]) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe_problem(e) for e in exc.errors(include_url=False)]
+        problems = [_describe_problem(e) for e in exc.errors(include_url=False)
+                    if e["type"] != "value_error" or e["loc"] != ("data",)]
+        data_section = data.get("data")
+        if isinstance(data_section, dict):
+            problems += ordering_problems(data_section)
         raise ConfigError(
             f"invalid configuration: {'; '.join(problems)}",
             "correct these values in the --config file or --set options",

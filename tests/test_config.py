@@ -1,0 +1,77 @@
+"""Config files, overrides and validation that reports every problem at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from sketchrnn.config import Config, load_config
+from sketchrnn.errors import ConfigError
+
+
+def test_defaults_follow_magenta():
+    cfg = Config()
+    assert cfg.draw.model.enc_hidden == 256 and cfg.draw.model.dec_hidden == 512
+    assert cfg.draw.model.z_dim == 128 and cfg.draw.model.n_mixtures == 20
+    assert cfg.data.batch_size == 100 and cfg.data.max_seq_len == 200
+    assert cfg.draw.train.lr == 1e-3 and cfg.draw.train.lr_decay == 0.9999
+    assert cfg.draw.train.min_lr == 1e-5 and cfg.draw.train.grad_clip == 1.0
+    assert cfg.draw.loss.kl_weight == 0.5 and cfg.draw.loss.kl_weight_start == 0.01
+    assert cfg.draw.loss.kl_decay_rate == 0.99995 and cfg.draw.loss.kl_min == 0.2
+    assert cfg.predict.model.name == "classifier"
+
+
+def test_every_field_is_described():
+    def walk(model):
+        for name, field in model.model_fields.items():
+            ann = field.annotation
+            if isinstance(ann, type) and issubclass(ann, type(Config)) is False and hasattr(ann, "model_fields"):
+                walk(ann)
+            elif name not in ("model", "loss", "train"):
+                assert field.description, f"{model.__name__}.{name} has no description"
+
+    walk(Config)
+
+
+def test_toml_file_and_overrides(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[data]\nbatch_size = 32\n[draw.train]\nsteps = 50\n[draw.model]\npreset = "tiny"\n')
+    cfg = load_config(path, ["draw.train.lr=5e-4", "data.categories=[pig, face]"])
+    assert cfg.data.batch_size == 32 and cfg.draw.train.steps == 50
+    assert cfg.draw.train.lr == 5e-4 and cfg.data.categories == ["pig", "face"]
+    assert cfg.draw.model.build_kwargs()["enc_hidden"] == 16  # the tiny preset
+
+
+def test_yaml_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("predict:\n  train:\n    steps: 7\n")
+    assert load_config(path).predict.train.steps == 7
+
+
+def test_explicit_size_wins_over_preset(tmp_path):
+    cfg = load_config(None, ["draw.model.preset=tiny", "draw.model.dec_hidden=64"])
+    kwargs = cfg.draw.model.build_kwargs()
+    assert kwargs["dec_hidden"] == 64 and kwargs["enc_hidden"] == 16
+
+
+def test_all_problems_reported_at_once():
+    with pytest.raises(ConfigError) as info:
+        load_config(None, ["draw.train.lr=-1", "data.batch_size=0", "draw.model.celll=lstm",
+                           "data.truncate_min=0.9", "data.truncate_max=0.1"])
+    msg = str(info.value)
+    assert "draw.train.lr" in msg and "data.batch_size" in msg
+    assert "celll" in msg and "did you mean 'cell'" in msg
+    assert "truncate_min" in msg
+    assert "\n" not in msg
+
+
+def test_bad_files(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[data\nx=")
+    with pytest.raises(ConfigError, match="bad.toml"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.toml")
+    other = tmp_path / "c.json"
+    other.write_text("{}")
+    with pytest.raises(ConfigError, match="unknown suffix"):
+        load_config(other)
