@@ -95,7 +95,7 @@ def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks |
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
         optimizer.step()
         steps_done += 1
-        last_train = {k: float(v) for k, v in terms.items()}
+        last_train = {k: v.item() for k, v in terms.items()}
         if not math.isfinite(last_train["loss"]):
             raise FloatingPointError(f"{job.name}: loss became {last_train['loss']} at step {step}")
 

@@ -1,0 +1,26 @@
+"""Cross-entropy for the predict model, with the batch accuracy alongside."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch.nn.functional as F
+from torch import Tensor
+
+
+class ClassificationLoss:
+    """Callable ``(logits [B, C], labels [B]) -> {"loss", "accuracy"}`` (scalar tensors).
+
+    ``labels`` may also be a batch-like object with ``.labels``. Accuracy carries no gradient.
+    """
+
+    def __init__(self, *, label_smoothing: float = 0.0) -> None:
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.label_smoothing = label_smoothing
+
+    def __call__(self, logits: Tensor, labels: Any) -> dict[str, Tensor]:
+        labels = getattr(labels, "labels", labels).to(logits.device)  # [B]
+        loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
+        accuracy = (logits.detach().argmax(-1) == labels).float().mean()
+        return {"loss": loss, "accuracy": accuracy}

@@ -1,0 +1,59 @@
+"""The Sketch-RNN training loss: ``L_R + w_KL eta_step max(L_KL, KL_min)`` (Eq. 9-12, Ha & Eck 2017).
+
+For the decoder-only model (no latent, ``output.mu is None``) the loss is L_R alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from sketchrnn.losses.kl import kl_divergence, kl_floor, kl_weight
+from sketchrnn.losses.reconstruction import reconstruction_loss
+
+
+class SketchRNNLoss:
+    """Callable ``(output, x, lengths, step) -> dict`` of scalar tensors:
+
+    ``loss`` (what is optimised; the only term with a gradient), and for logging ``recon`` =
+    ``offsets`` + ``pen``, ``kl`` (batch mean, before the floor) and ``kl_weight`` (this step's
+    annealed weight; 0 without a latent). ``x`` may instead be a batch-like object with ``.x`` and
+    ``.lengths``: ``loss(output, batch, step=step)``.
+    """
+
+    def __init__(self, *, n_max: int = 200, kl_weight: float = 0.5, kl_weight_start: float = 0.01,
+                 kl_decay_rate: float = 0.99995, kl_min: float = 0.2) -> None:
+        if n_max < 1:
+            raise ValueError(f"n_max must be >= 1, got {n_max}")
+        self.n_max = n_max
+        self.kl_weight, self.kl_weight_start = kl_weight, kl_weight_start
+        self.kl_decay_rate, self.kl_min = kl_decay_rate, kl_min
+
+    def weight(self, step: int) -> float:
+        """The annealed KL weight at ``step`` (Eq. 12)."""
+        return kl_weight(step, kl_weight=self.kl_weight, kl_weight_start=self.kl_weight_start,
+                         kl_decay_rate=self.kl_decay_rate)
+
+    def __call__(self, output: Any, x: Any, lengths: Tensor | None = None,
+                 step: int = 0) -> dict[str, Tensor]:
+        if hasattr(x, "x") and hasattr(x, "lengths"):  # a Batch
+            if lengths is not None:
+                raise TypeError("with a batch, pass the step by keyword: loss(output, batch, step=step)")
+            x, lengths = x.x, x.lengths
+        if lengths is None:
+            raise TypeError("SketchRNNLoss needs lengths [B] (or a batch with .x and .lengths)")
+        terms = reconstruction_loss(output.mixture, output.q_logits, x, lengths, self.n_max)
+        recon = terms["offsets"] + terms["pen"]  # L_R (Eq. 9)
+        if output.mu is None:  # decoder-only: no latent, no KL
+            kl = torch.zeros((), device=recon.device, dtype=recon.dtype)
+            weight = torch.zeros_like(kl)
+            loss = recon
+        else:
+            kl = kl_divergence(output.mu, output.sigma_hat).mean()  # L_KL (Eq. 10), batch mean
+            weight = torch.tensor(self.weight(step), device=recon.device, dtype=recon.dtype)
+            loss = recon + weight * kl_floor(kl, self.kl_min)  # Eq. 12
+        logged = {"recon": recon, "offsets": terms["offsets"], "pen": terms["pen"], "kl": kl,
+                  "kl_weight": weight}
+        return {"loss": loss, **{k: v.detach() for k, v in logged.items()}}
