@@ -80,6 +80,10 @@ class QuickDrawSource:
     def names(self) -> list[str]:
         return list(QUICKDRAW_NAMES)
 
+    def canonical_name(self, category: str) -> str | None:
+        """The canonical spelling of `category`, or None when QuickDraw has no such category."""
+        return self._by_key.get(_key(category))
+
     def canonical(self, category: str) -> str:
         """Map ``alarm_clock`` / ``Alarm Clock`` to ``"alarm clock"``; DataError if unknown."""
         found = self._by_key.get(_key(category))

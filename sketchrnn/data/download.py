@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import http.client
 import os
-import tempfile
+import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -96,23 +96,26 @@ def download_category(
     fix = _how_to_provide(name, full=full)
     cache = resolve_cache_dir(cache_dir)
     final = cache / file_name(name, full=full)
+    # A private name per process, opened with "x" (not mkstemp, whose 0600 mode would make
+    # the cached file unreadable to other users of a shared SKETCHRNN_CACHE; "x" honours umask).
+    tmp = cache / f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=cache, prefix=f".{name}.", suffix=".part")
+        out = open(tmp, "xb")  # noqa: SIM115 (closed below, after the failure handling is set up)
     except OSError as e:
         raise DataError(
             f"cannot write to the sketch cache {cache}: {e.strerror or e}",
             f"set {CACHE_ENV} to a writable folder, or pass --data-dir DIR with '{final.name}'",
         ) from e
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with out:
             _stream(url, out, progress=progress, timeout=timeout, fix=fix)
         try:
             load_npz(tmp)
         except DataError as e:
+            detail = e.message.removeprefix(f"{tmp}: ")  # the temp file's name helps no one
             raise DownloadError(
-                f"the file downloaded from {url} is not a valid sketch-rnn npz: {e.message}", fix
+                f"the file downloaded from {url} is not a valid sketch-rnn npz ({detail})", fix
             ) from e
         os.replace(tmp, final)
     except BaseException:

@@ -23,7 +23,8 @@ from sketchrnn.data.download import CACHE_ENV, MIRROR_ENV
 from sketchrnn.data.quickdraw_names import DEFAULT_CATEGORIES, QUICKDRAW_NAMES
 from sketchrnn.errors import DataError, DownloadError
 
-SHARED = Path(os.environ.get("SKETCHRNN_SHARED_DATA", Path(__file__).parents[3] / "shared" / "data"))
+# <repo>/../shared/data unless SKETCHRNN_SHARED_DATA says otherwise.
+SHARED = Path(os.environ.get("SKETCHRNN_SHARED_DATA", Path(__file__).parents[3] / "shared/data"))
 
 
 def write_npz(path: Path, n_train: int = 6) -> Path:
@@ -56,7 +57,7 @@ def server(tmp_path, monkeypatch):
         ("127.0.0.1", 0), functools.partial(_Recording, directory=str(root))
     )
     srv.root, srv.requests = root, []
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     monkeypatch.setenv(MIRROR_ENV, f"http://127.0.0.1:{srv.server_address[1]}")
     yield srv

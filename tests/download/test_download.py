@@ -81,7 +81,7 @@ def server(tmp_path):
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     srv.root, srv.requests, srv.truncate, srv.status = root, [], set(), {}
     srv.base = f"http://127.0.0.1:{srv.server_address[1]}/sketchrnn"
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield srv
     srv.shutdown()
@@ -194,7 +194,11 @@ def test_progress_reports_increasing_byte_counts(server, cache, monkeypatch):
     monkeypatch.setattr(download, "CHUNK_SIZE", 512)
     size = write_npz(server.root / "pig.npz", sizes=(60, 5, 5)).stat().st_size
     calls = []
-    download_category("pig", cache_dir=cache, base_url=server.base, progress=lambda *a: calls.append(a))
+
+    def record(done, total):
+        calls.append((done, total))
+
+    download_category("pig", cache_dir=cache, base_url=server.base, progress=record)
     counts = [done for done, _ in calls]
     assert calls[0] == (0, size) and calls[-1] == (size, size)
     assert all(total == size for _, total in calls)
