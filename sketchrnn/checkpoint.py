@@ -49,7 +49,8 @@ class CheckpointMeta(BaseModel):
     sketchrnn_version: str = Field(__version__, description="sketchrnn version that saved it.")
     plugin_versions: dict[str, str] = Field(default_factory=dict, description="Plugin versions.")
     step: int = Field(0, ge=0, description="Optimizer steps taken when saved.")
-    metrics: dict[str, float] = Field(default_factory=dict, description="Metrics at save time.")
+    metrics: dict[str, float | None] = Field(
+        default_factory=dict, description="Metrics at save time (None: not finite).")
     created: datetime = Field(
         default_factory=lambda: datetime.now(timezone.utc), description="When it was saved (ISO)."
     )
@@ -138,6 +139,24 @@ def read_meta(path: str | os.PathLike) -> CheckpointMeta:
         raise CheckpointError(
             f"{meta_path} has format_version {meta.format_version}; this sketchrnn "
             f"({__version__}) reads up to {FORMAT_VERSION}", "upgrade sketchrnn")
+    return meta
+
+
+def update_meta_metrics(path: str | os.PathLike, metrics: dict[str, float | None]) -> CheckpointMeta:
+    """Merge ``metrics`` into a saved checkpoint's ``meta.json`` (e.g. test metrics at the end of
+    training), replacing the file atomically; the weights are not touched."""
+    path = _checkpoint_dir(path)
+    meta = read_meta(path)
+    meta = meta.model_copy(update={"metrics": {**meta.metrics, **metrics}})
+    meta = CheckpointMeta.model_validate(meta.model_dump())  # validate the merged values
+    tmp = path / f".{META}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        _fsync(tmp)
+        os.replace(tmp, path / META)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return meta
 
 

@@ -2,10 +2,12 @@
 
 Sketches come in as stroke-3 ``[n, 3]`` arrays of ``(dx, dy, pen_lifted)``, in pixels or in
 normalised units alike: every renderer first fits the sketch into its canvas, so the scale factor
-never matters here. Pillow draws the raster formats (fast, no global state); matplotlib is used
-only for loss curves, through the object-oriented API (``Figure`` + ``FigureCanvasAgg``) so that
-nothing touches pyplot's global figure registry. Every file is written to a temporary file in the
-target directory and moved into place with ``os.replace``, so a reader never sees half a file.
+never matters here. A sketch starts at the origin with the pen down (the ``data.strokes``
+convention, and what S0 means to the decoder). Pillow draws the raster formats (fast, no global
+state); matplotlib is used only for loss curves, through the object-oriented API (``Figure`` +
+``FigureCanvasAgg``) so that nothing touches pyplot's global figure registry. Every file is
+written to a temporary file in the target directory and moved into place with ``os.replace``, so
+a reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -20,32 +22,31 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from sketchrnn.data.strokes import stroke3_to_polylines
+
 BACKGROUND = 255  # white canvas (grayscale)
 INK = 0  # black strokes
 
 
-def strokes_to_polylines(sketch: np.ndarray) -> list[np.ndarray]:
-    """Split a stroke-3 sketch into absolute-coordinate polylines, one per pen-down stroke.
-
-    The pen is down from a point to the next one unless the first point has ``pen_lifted=1``.
-    """
+def _polylines(sketch: np.ndarray) -> list[np.ndarray]:
+    """Absolute ``[k, 2]`` float polylines, one per pen-down stroke (empty for an empty sketch)."""
     sketch = np.asarray(sketch, dtype=np.float64).reshape(-1, 3)
-    if len(sketch) == 0:
-        return []
-    xy = np.cumsum(sketch[:, :2], axis=0)  # [n, 2] absolute positions
-    ends = np.flatnonzero(sketch[:, 2] > 0.5) + 1  # a stroke ends after every lifted point
-    return [stroke for stroke in np.split(xy, ends) if len(stroke) > 0]
+    return stroke3_to_polylines(sketch) if len(sketch) else []
 
 
-def _fit(polylines: list[np.ndarray], size: float, margin: float) -> list[np.ndarray]:
-    """Scale and centre polylines into a ``size`` x ``size`` box, keeping the aspect ratio."""
+def _fit_transform(polylines: list[np.ndarray], size: float, margin: float):
+    """``(scale, offset)`` that centres the polylines in a ``size`` box, keeping the aspect."""
     if not polylines:
-        return []
+        return 1.0, np.zeros(2)
     points = np.concatenate(polylines)  # [n, 2]
     lo, hi = points.min(axis=0), points.max(axis=0)
     extent = float((hi - lo).max())
     scale = (size - 2 * margin) / extent if extent > 0 else 1.0
-    offset = (size - (hi - lo) * scale) / 2 - lo * scale  # centres the drawing
+    return scale, (size - (hi - lo) * scale) / 2 - lo * scale
+
+
+def _fit(polylines: list[np.ndarray], size: float, margin: float) -> list[np.ndarray]:
+    scale, offset = _fit_transform(polylines, size, margin)
     return [line * scale + offset for line in polylines]
 
 
@@ -83,7 +84,7 @@ def render_image(sketch: np.ndarray, size: int = 256, margin: float | None = Non
     """A grayscale ``size`` x ``size`` Pillow image of the sketch (black on white)."""
     margin = size * 0.06 if margin is None else margin
     image = Image.new("L", (size, size), BACKGROUND)
-    _draw(ImageDraw.Draw(image), _fit(strokes_to_polylines(sketch), size, margin), _line_width(size))
+    _draw(ImageDraw.Draw(image), _fit(_polylines(sketch), size, margin), _line_width(size))
     return image
 
 
@@ -109,7 +110,7 @@ def grid_png(
 
 def to_svg(sketch: np.ndarray, path: str | os.PathLike, size: int = 256) -> Path:
     """Write a sketch as an SVG of ``<polyline>`` elements (hand-written; no matplotlib)."""
-    lines = _fit(strokes_to_polylines(sketch), size, size * 0.06)
+    lines = _fit(_polylines(sketch), size, size * 0.06)
     width = size / 128
     body = []
     for line in lines:
@@ -148,19 +149,17 @@ def to_gif(
     A red dot marks the pen while it moves; the finished drawing is held for ``hold_s`` seconds.
     """
     sketch = np.asarray(sketch, dtype=np.float64).reshape(-1, 3)
-    margin = size * 0.06
     # Fit once with the whole sketch, so partial drawings do not rescale from frame to frame.
-    xy = _fit([np.cumsum(sketch[:, :2], axis=0)], size, margin) if len(sketch) else []
-    xy = xy[0] if len(xy) else np.zeros((0, 2))  # [n, 2] pixel positions
+    scale, offset = _fit_transform(_polylines(sketch), size, size * 0.06)
+    pen_at = np.cumsum(np.vstack([np.zeros((1, 2)), sketch[:, :2]]), axis=0) * scale + offset
     width = _line_width(size)
     frames = []
     for end in [*range(points_per_frame, len(sketch), points_per_frame), len(sketch)]:
         image = Image.new("RGB", (size, size), (BACKGROUND,) * 3)
         draw = ImageDraw.Draw(image)
-        fitted = [xy[s] for s in _stroke_slices(sketch[:end])]
-        _draw(draw, fitted, width)
+        _draw(draw, [line * scale + offset for line in _polylines(sketch[:end])], width)
         if 0 < end < len(sketch):
-            x, y = xy[end - 1]
+            x, y = pen_at[end]  # [2]: where the pen is after `end` rows
             r = 1.5 * width + 1
             draw.ellipse((x - r, y - r, x + r, y + r), fill=(220, 30, 30))
         frames.append(image)
@@ -172,13 +171,6 @@ def to_gif(
             f, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
         ),
     )
-
-
-def _stroke_slices(sketch: np.ndarray) -> list[slice]:
-    """Index ranges of the pen-down strokes of a stroke-3 sketch."""
-    ends = [*(np.flatnonzero(sketch[:, 2] > 0.5) + 1).tolist(), len(sketch)]
-    starts = [0, *ends[:-1]]
-    return [slice(s, e) for s, e in zip(starts, ends) if e > s]
 
 
 def _series(history: list[dict], key: str, split: str, transform=None) -> tuple[list, list]:
@@ -216,8 +208,14 @@ def plot_losses(history: list[dict], path: str | os.PathLike) -> Path:
     Panels whose metric never appears (e.g. reconstruction for a classifier) are left out.
     """
 
+    # Valid rows may omit kl_weight: use the latest weight logged at or before their step.
+    weights = sorted((r["step"], r["kl_weight"]) for r in history if r.get("kl_weight") is not None)
+
     def weighted_kl(row: dict) -> float:
-        return row["kl"] * row.get("kl_weight", 1.0)
+        if row.get("kl_weight") is not None:
+            return row["kl"] * row["kl_weight"]
+        earlier = [w for step, w in weights if step <= row["step"]]
+        return row["kl"] * (earlier[-1] if earlier else 1.0)
 
     return _plot_panels(
         history,
