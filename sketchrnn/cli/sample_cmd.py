@@ -98,6 +98,7 @@ def sample(category: str, count: int, greedy: bool, runs_dir: Path, checkpoint: 
     """
     import time
 
+    from sketchrnn.data.strokes import denormalise
     from sketchrnn.sampling import sample as draw
     from sketchrnn.train.runs import slug
 
@@ -107,7 +108,7 @@ def sample(category: str, count: int, greedy: bool, runs_dir: Path, checkpoint: 
     sketches = draw(model, count, temperature=temperature, greedy=greedy, seed=seed,
                     max_len=meta.max_seq_len)
     seconds = time.perf_counter() - start
-    sketches = [s * meta.scale for s in sketches]
+    sketches = [denormalise(s, meta.scale) for s in sketches]
     paths = write_sketches(sketches, out_dir or Path("samples") / slug(category), fmts, "sample")
     _print_summary(f"{count} samples of {category} (T={temperature})", sketches, paths, seconds)
 
@@ -146,7 +147,8 @@ def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: Path
     import time
 
     from sketchrnn import render
-    from sketchrnn.data.strokes import stroke5_to_stroke3
+    from sketchrnn.data.strokes import denormalise, stroke5_to_stroke3
+    from sketchrnn.sampling import encode
     from sketchrnn.sampling import sample as draw
     from sketchrnn.train.runs import slug
 
@@ -156,13 +158,13 @@ def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: Path
         raise click.UsageError("this model has no encoder; reconstruct needs a conditional model")
     batch = _test_sketches(category, meta, data_dir, count, seed)
     start = time.perf_counter()
-    z = model.encode(batch.x, batch.lengths)[0]
+    z = encode(model, (batch.x, batch.lengths))
     sketches = draw(model, len(batch.lengths), temperature=temperature, seed=seed, z=z,
                     max_len=meta.max_seq_len)
     seconds = time.perf_counter() - start
-    originals = [stroke5_to_stroke3(batch.x[i, : int(n)].numpy()) * meta.scale
+    originals = [denormalise(stroke5_to_stroke3(batch.x[i, : int(n)].numpy()), meta.scale)
                  for i, n in enumerate(batch.lengths)]
-    sketches = [s * meta.scale for s in sketches]
+    sketches = [denormalise(s, meta.scale) for s in sketches]
     out = out_dir or Path("samples") / f"{slug(category)}_reconstruct"
     paths = write_sketches(sketches, out, fmts, "reconstruction")
     side_by_side = out / "original_vs_reconstruction.png"
@@ -188,6 +190,7 @@ def interpolate(category: str, steps: int, method: str, data_dir: Path | None, r
     """
     import time
 
+    from sketchrnn.data.strokes import denormalise
     from sketchrnn.sampling import interpolate as walk
     from sketchrnn.train.runs import slug
 
@@ -201,7 +204,7 @@ def interpolate(category: str, steps: int, method: str, data_dir: Path | None, r
     sketches = walk(model, (a, batch.lengths[:1]), (b, batch.lengths[1:2]), steps=steps,
                     method=method, temperature=temperature, seed=seed, max_len=meta.max_seq_len)
     seconds = time.perf_counter() - start
-    sketches = [s * meta.scale for s in sketches]
+    sketches = [denormalise(s, meta.scale) for s in sketches]
     out = out_dir or Path("samples") / f"{slug(category)}_interpolate"
     paths = write_sketches(sketches, out, fmts, "step")
     _print_summary(f"{steps}-step {method} of {category}", sketches, paths, seconds)

@@ -221,3 +221,10 @@ def polylines_to_stroke3(lines: Sequence[np.ndarray]) -> np.ndarray:
     s3[:, :2] = np.diff(xy, axis=0)
     s3[:, 2] = pen[1:]
     return s3
+
+
+def denormalise(s3: np.ndarray, scale: float) -> np.ndarray:
+    """Offsets back to data units (pixels); the pen column is left alone."""
+    out = np.array(s3, dtype=np.float32, copy=True)  # [n, 3]
+    out[:, :2] *= scale
+    return out

@@ -98,6 +98,7 @@ class RunContext:
 
     def samples(self, step: int) -> None:
         """A grid of unconditional samples, so progress can be seen as well as read."""
+        from sketchrnn.data.strokes import denormalise
         from sketchrnn.render import grid_png
         from sketchrnn.sampling import sample
 
@@ -107,7 +108,7 @@ class RunContext:
         sketches = sample(self.model, SAMPLES_PER_CHECKPOINT, temperature=SAMPLE_TEMPERATURE,
                           seed=step, max_len=self.job.data.max_seq_len, device=device)
         self.model.train(was_training)
-        grid_png([s * self.scale for s in sketches], self.jd.samples / f"step_{step:07d}.png")
+        grid_png([denormalise(s, self.scale) for s in sketches], self.jd.samples / f"step_{step:07d}.png")
 
     def finish(self, step: int, test: dict[str, float]) -> None:
         """Store the test metrics in the best checkpoint's meta and redraw the plots."""
