@@ -83,16 +83,16 @@ def test_disable_autoload_keeps_only_builtins(install_fake_dist, monkeypatch):
 
 def test_category_source_plugin_and_ambiguity(install_fake_dist):
     source = (
-        "class Source:\n    name = 'shapes'\n"
+        "class Source:\n    name = 'fakeshapes'\n"
         "    def names(self):\n        return ['blob', 'pig']\n"
         "SOURCE = Source()\n"
     )
-    install_fake_dist("fake-shapes", {"sketchrnn.categories": {"shapes": "fake_shapes:SOURCE"}},
+    install_fake_dist("fake-shapes", {"sketchrnn.categories": {"fakeshapes": "fake_shapes:SOURCE"}},
                       {"fake_shapes": source})
     reg = get_registry()
     src, name = reg.resolve_category("blob")
-    assert name == "blob" and src.name == "shapes"
+    assert name == "blob" and src.name == "fakeshapes"
     with pytest.raises(PluginError) as info:
         reg.resolve_category("pig")  # both quickdraw and shapes have it
-    assert "quickdraw:pig" in str(info.value) and "shapes:pig" in str(info.value)
+    assert "quickdraw:pig" in str(info.value) and "fakeshapes:pig" in str(info.value)
     assert reg.resolve_category("quickdraw:pig")[1] == "pig"
