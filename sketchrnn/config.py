@@ -136,6 +136,18 @@ class Config(_Strict):
     draw: TaskConfig = Field(default_factory=TaskConfig, description="Per-category draw models.")
     predict: TaskConfig = Field(default_factory=_predict_defaults, description="Classifier.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _predict_names(cls, data: Any) -> Any:
+        """A partial [predict] section still means the classifier and its loss, not the draw defaults."""
+        if isinstance(data, dict) and isinstance(data.get("predict"), dict):
+            predict = dict(data["predict"])
+            for section, name in (("model", "classifier"), ("loss", "classification")):
+                if isinstance(predict.get(section, {}), dict):
+                    predict[section] = {"name": name, **predict.get(section, {})}
+            data = {**data, "predict": predict}
+        return data
+
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read a TOML or YAML file into a dict (no validation yet)."""

@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: known errors -> one line + exit 1; usage errors -> exit 2."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        cli.main(args=args, prog_name="sketchrnn", standalone_mode=False)
+        rc = cli.main(args=args, prog_name="sketchrnn", standalone_mode=False)
+        if isinstance(rc, int) and rc != 0:  # click returns Exit codes here instead of raising
+            sys.exit(rc)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:

@@ -29,7 +29,15 @@ def load_resume_state(jd: JobDir, device: torch.device) -> ResumeState | None:
     from sketchrnn.checkpoint import load_checkpoint
 
     if not (jd.latest / "meta.json").exists():
-        return None
+        # A kill between "old renamed aside" and "new renamed in" leaves only the old one.
+        aside = sorted(jd.latest.parent.glob(f".{jd.latest.name}.old-*")) if jd.latest.parent.is_dir() else []
+        if not aside or not (aside[-1] / "meta.json").exists():
+            return None
+        if jd.latest.exists():
+            import shutil
+
+            shutil.rmtree(jd.latest)
+        aside[-1].rename(jd.latest)
     model, meta, train_state = load_checkpoint(jd.latest, map_location=device)
     if train_state is None:
         return None

@@ -32,6 +32,9 @@ class Hooks:
     report: Callable[[dict[str, Any]], None] | None = None  # progress rows
     on_checkpoint: Callable[[Path, dict[str, Any]], None] | None = None  # e.g. ray.train.report
     should_stop: Callable[[], bool] | None = None
+    # Called by every rank at every step with its own early-stop decision; returns the decision all
+    # ranks follow (under DDP only rank 0 validates; a rank stopping alone hangs the others).
+    agree_stop: Callable[[bool], bool] | None = None
 
 
 def pick_device(name: str) -> torch.device:
@@ -95,7 +98,7 @@ def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks |
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
         optimizer.step()
         steps_done += 1
-        last_train = {k: v.item() for k, v in terms.items()}
+        last_train = {k: float(v.detach()) for k, v in terms.items()}
         if not math.isfinite(last_train["loss"]):
             raise FloatingPointError(f"{job.name}: loss became {last_train['loss']} at step {step}")
 
@@ -127,6 +130,8 @@ def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks |
             ctx.record(rows, is_eval_row=False)
         if hooks.report is not None:
             hooks.report(rows[-1] if len(rows) > 1 else row)
+        if hooks.agree_stop is not None:
+            stop = hooks.agree_stop(stop)
         if stop or (hooks.should_stop is not None and hooks.should_stop()):
             break
 

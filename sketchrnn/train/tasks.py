@@ -20,15 +20,26 @@ def batch_stream(job: JobSpec, data_set: Any, *, seed: int, rank: int, world_siz
     """Endless training batches for this worker's shard (augmented; truncated for predict)."""
     from sketchrnn.data.batching import Augment, iterate_batches
 
+    from sketchrnn.errors import DataError
+
     rng = np.random.default_rng(seed)
     augment = Augment(scale=job.data.augment_scale, drop=job.data.augment_drop)
     truncate = (job.data.truncate_min, job.data.truncate_max) if job.task == "predict" else None
     while True:
-        yield from iterate_batches(
+        produced = 0
+        for batch in iterate_batches(
             data_set, job.data.batch_size, rng=rng, shuffle=True, bucket=job.data.bucket,
             drop_last=True, augment=augment, truncate=truncate,
             balanced=job.task == "predict", shard=(rank, world_size),
-        )
+        ):
+            produced += 1
+            yield batch
+        if produced == 0:
+            raise DataError(
+                f"{job.name}: {len(data_set)} training sketches make no full batch of "
+                f"{job.data.batch_size} for each of {world_size} worker(s)",
+                "lower data.batch_size or --workers",
+            )
 
 
 def eval_batches(job: JobSpec, data_set: Any, *, seed: int, limit: int | None) -> Iterator[Any]:

@@ -1,0 +1,173 @@
+"""The per-worker train function: the single-process loop (`train.loop.fit_job`) plus Ray Train.
+
+Every worker of a job runs `train_fn`. What it adds to the loop, through `Hooks`:
+
+* rank / world size from the Ray Train context; the loop's `batch_stream` gives each rank its
+  own shard of the training set, and DDP (gloo on CPU, nccl on GPU) averages the gradients, so
+  all ranks take the same step. One worker: no DDP at all.
+* rank 0 alone writes the job folder (the loop does this). Ray Train's experiment dir *is* the
+  job folder (storage_path = runs dir, run name = job name), so each checkpoint is reported with
+  `ray.train.report(..., checkpoint_upload_mode=NO_UPLOAD)`: Ray records it without a copy.
+  `report` is a collective in Train V2 (every rank must call it), so all ranks call it at every
+  evaluation step, which they agree on, and rank 0 attaches the checkpoint it just saved.
+* early stopping is decided by rank 0 (it alone validates); `agree_stop` broadcasts the decision
+  at evaluation steps, or ranks would wait forever for rank 0 in the next gradient all-reduce.
+* resume needs nothing here: the loop restarts from `<job>/checkpoints/latest`, so a worker group
+  restarted by `FailureConfig` carries on from the last checkpoint.
+* progress rows go from rank 0 to the driver through the `ProgressHub` actor.
+
+`SKETCHRNN_FAULT_INJECT=<job>:<step>` (tests only) makes rank 0 of that job die once at that step;
+a marker file in the job folder keeps the retry alive.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+FAULT_ENV = "SKETCHRNN_FAULT_INJECT"
+FAULT_MARKER = ".fault_injected"
+PUSH_INTERVAL_S = 0.5
+
+
+def supports_agreed_stop() -> bool:
+    """Whether the loop lets every rank agree on early stopping (`Hooks.agree_stop`)."""
+    from sketchrnn.train.loop import Hooks
+
+    return "agree_stop" in getattr(Hooks, "__dataclass_fields__", {})
+
+
+def wrap_ddp(model: Any, device: Any) -> Any:
+    """DDP around a model already on `device`; the process group is Ray Train's (or a test's)."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    device_ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=device_ids)
+
+
+class WorkerHooks:
+    """The Ray side of the loop's `Hooks` for one rank of one job."""
+
+    def __init__(self, job: Any, job_dir: Path, rank: int, world_size: int, device: Any,
+                 hub: Any = None, attempt: int = 1, ray_report: bool = True) -> None:
+        self.job, self.job_dir, self.rank, self.world_size = job, job_dir, rank, world_size
+        self.device, self.hub, self.attempt, self.ray_report = device, hub, attempt, ray_report
+        self.step = 0
+        self.pending_checkpoint: Path | None = None
+        self.last_push = 0.0
+        self.fault_step = _fault_step(job.name) if rank == 0 else None
+
+    def hooks(self) -> Any:
+        from sketchrnn.train.loop import Hooks
+
+        kwargs: dict[str, Any] = dict(
+            rank=self.rank, world_size=self.world_size,
+            wrap_model=(lambda m: wrap_ddp(m, self.device)) if self.world_size > 1 else None,
+            report=self.report, on_checkpoint=self.on_checkpoint,
+        )
+        if supports_agreed_stop():
+            kwargs["agree_stop"] = self.agree_stop
+        return Hooks(**kwargs)
+
+    def is_eval_step(self, step: int) -> bool:
+        """The loop's rule: every rank computes it the same way, so collectives line up."""
+        train = self.job.settings.train
+        return step % train.eval_every == 0 or step == train.steps
+
+    def on_checkpoint(self, path: Path, metrics: dict[str, Any]) -> None:
+        self.pending_checkpoint = Path(path)  # reported with this step's row, on every rank
+
+    def report(self, row: dict[str, Any]) -> None:
+        self.step = int(row["step"])
+        if self.rank == 0:
+            self._push(row)
+            if self.fault_step is not None and self.step == self.fault_step:
+                _maybe_die(self.job_dir)
+        if self.ray_report and self.is_eval_step(self.step):
+            import ray.train
+            from ray.train import Checkpoint, CheckpointUploadMode
+
+            ckpt = Checkpoint.from_directory(str(self.pending_checkpoint)) if self.pending_checkpoint else None
+            self.pending_checkpoint = None
+            metrics = {k: v for k, v in row.items() if isinstance(v, (int, float, str))}
+            ray.train.report(metrics, checkpoint=ckpt, checkpoint_upload_mode=CheckpointUploadMode.NO_UPLOAD)
+
+    def agree_stop(self, stop: bool) -> bool:
+        """Rank 0's early-stop decision on every rank (it changes only at evaluation steps)."""
+        if self.world_size == 1 or not self.is_eval_step(self.step):
+            return stop
+        import torch
+        import torch.distributed as dist
+
+        flag = torch.tensor([1.0 if stop else 0.0], device=self.device)
+        dist.broadcast(flag, src=0)
+        return bool(flag.item() > 0)
+
+    def _push(self, row: dict[str, Any]) -> None:
+        now = time.monotonic()
+        final = row.get("step") == row.get("total")
+        if self.hub is None or (row.get("split") == "train" and not final
+                                and now - self.last_push < PUSH_INTERVAL_S):
+            return
+        self.last_push = now
+        status = "running" if self.attempt == 1 else f"running (retry {self.attempt - 1})"
+        self.hub.push.remote({**row, "status": status})
+
+
+def train_fn(config: dict[str, Any]) -> dict[str, Any] | None:
+    """Ray Train's `train_loop_per_worker`: train one job on this rank; rank 0 returns the outcome."""
+    import ray
+    import ray.train
+    import torch
+
+    from sketchrnn.distributed.storage import meta_json
+    from sketchrnn.errors import SketchRNNError
+    from sketchrnn.train.job import JobSpec
+    from sketchrnn.train.loop import fit_job
+    from sketchrnn.train.runs import JobDir
+
+    os.environ.update(config.get("env", {}))
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    job = JobSpec.model_validate(config["job"])
+    job_dir = Path(config["job_dir"])
+    hub = config.get("hub")
+    known = ray.get(hub.failure.remote(job.name)) if hub is not None else None
+    if known is not None:  # a retry after a failure that retrying cannot fix
+        return {"status": "failed", "reason": known} if rank == 0 else None
+    if config.get("gpus", 0) > 0:
+        import ray.train.torch
+
+        device = ray.train.torch.get_device()
+    else:
+        device = torch.device("cpu")
+    torch.set_num_threads(int(config.get("threads", 1)))
+    attempt = ray.get(hub.started.remote(job.name)) if hub is not None and rank == 0 else 1
+    latest = meta_json(JobDir(job_dir).latest)  # where the loop will resume from
+    worker = WorkerHooks(job, job_dir, rank, world, device, hub=hub, attempt=attempt)
+    try:
+        final = fit_job(job, job_dir, device=device, hooks=worker.hooks(), resume=True)
+    except (SketchRNNError, FloatingPointError) as exc:
+        if hub is not None:
+            ray.get(hub.fail.remote(job.name, str(exc)))
+        raise
+    if rank != 0:
+        return None
+    return {"status": "done", "attempt": attempt, "workers": world,
+            "resumed_from": int(latest["step"]) if latest else 0, **final}
+
+
+def _fault_step(job: str) -> int | None:
+    spec = os.environ.get(FAULT_ENV, "")
+    name, _, step = spec.rpartition(":")
+    return int(step) if name == job and step.isdigit() else None
+
+
+def _maybe_die(job_dir: Path) -> None:
+    marker = job_dir / FAULT_MARKER
+    if marker.exists():
+        return
+    marker.write_text(f"killed by {FAULT_ENV} at pid {os.getpid()}\n", encoding="utf-8")
+    os._exit(17)
