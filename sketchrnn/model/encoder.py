@@ -40,5 +40,8 @@ class Encoder(nn.Module):
 
 def reparameterize(mu: Tensor, sigma_hat: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """``z = mu + sigma * N(0, I)`` with ``sigma = exp(sigma_hat / 2)`` (Eq. 2). ``[B, Nz]``"""
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    if generator is None:  # randn_like keeps symbolic shapes, so torch.compile can trace it
+        eps = torch.randn_like(mu)
+    else:
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + torch.exp(0.5 * sigma_hat) * eps
