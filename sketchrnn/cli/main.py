@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "interpolate": ("sketchrnn.cli.sample_cmd", "interpolate"),
     "data": ("sketchrnn.cli.data_cmd", "data"),
     "plugins": ("sketchrnn.cli.plugins_cmd", "plugins"),
+    "predict": ("sketchrnn.cli.predict_cmd", "predict"),
+    "eval": ("sketchrnn.cli.eval_cmd", "eval_group"),
 }
 
 DEBUG_ENV = "SKETCHRNN_DEBUG"

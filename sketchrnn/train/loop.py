@@ -141,4 +141,10 @@ def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks |
         ctx.record([{"job": job.name, "step": step, "split": "test", **test}], is_eval_row=True)
         ctx.finish(step, test)
         final["test"] = test
+        if job.task == "predict":
+            # Temperature + OOD threshold on the valid split, stored in meta.json extra["calibration"],
+            # so `sketchrnn predict` needs nothing but the checkpoint.
+            from sketchrnn.predict.calibration import calibrate
+
+            final["calibration"] = calibrate(jd.root)
     return final

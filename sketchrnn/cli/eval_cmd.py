@@ -1,0 +1,159 @@
+"""`sketchrnn eval predict` and `sketchrnn eval draw CATEGORY`: measured numbers, as JSON beside
+the model and as tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+runs_option = click.option("--runs", "runs_dir", type=click.Path(path_type=Path),
+                           default=Path("runs"), show_default=True,
+                           help="Runs directory written by `sketchrnn fit`.")
+data_option = click.option("--data-dir", type=click.Path(path_type=Path),
+                           help="Data folder, if not the one the model was trained from.")
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print the results JSON instead of tables.")
+
+
+@click.group(name="eval")
+def eval_group() -> None:
+    """Evaluate trained models with fixed, seeded protocols."""
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    from rich.table import Table
+
+    from sketchrnn.cli.console import console
+
+    table = Table(title=title)
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    console().print(table)
+
+
+def _show_predict(result: dict[str, Any]) -> None:
+    from sketchrnn.cli.console import console
+
+    p = result["protocol"]
+    s = result["summary"]
+    _table(f"predict: {p['runs']} runs x {p['n']:,} test sketches, cut {p['cut_min']:.0%}-"
+           f"{p['cut_max']:.0%} (class-balanced, with replacement)", ["metric", "mean", "std"],
+           [["accuracy", f"{s['accuracy']['mean']:.2%}", f"{s['accuracy']['std']:.2%}"],
+            ["loss (cross-entropy)", f"{s['loss']['mean']:.4f}", f"{s['loss']['std']:.4f}"],
+            ["calibrated NLL", f"{s['nll_calibrated']['mean']:.4f}",
+             f"{s['nll_calibrated']['std']:.4f}"]])
+    _table("accuracy by cut fraction (whole test split)", ["cut", "accuracy", "loss", "points"],
+           [[f"{r['cut']:.0%}", f"{r['accuracy']:.2%}", f"{r['loss']:.3f}",
+             f"{r['mean_points']:.1f}"] for r in result["accuracy_by_cut"]])
+    _table("per-category accuracy (all runs)", ["category", "accuracy"],
+           [[c, f"{a:.2%}"] for c, a in result["per_category_accuracy"].items()])
+    ood = result.get("ood")
+    if ood:
+        _table(f"OOD detection: {ood['category']!r} vs test sketches (cut {p['cut_min']:.0%}-"
+               f"{p['cut_max']:.0%})", ["score", "AUROC"],
+               [[name + (" (chosen)" if name == ood["chosen_score"] else ""), f"{v:.4f}"]
+                for name, v in ood["auroc"].items()])
+        console().print(f"at the stored threshold: {ood['flagged_ood']:.1%} of {ood['category']} "
+                        f"flagged out-of-distribution, {ood['flagged_in_distribution']:.1%} of "
+                        f"test sketches. {ood['note']}")
+    console().print(f"wrote {result['paths']['json']}, {result['paths']['confusion']}, "
+                    f"{result['paths']['accuracy_by_cut']}")
+
+
+@eval_group.command(name="predict")
+@click.option("--n-runs", "n_runs", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("-n", "n", type=click.IntRange(1, 10_000_000), default=10_000, show_default=True,
+              help="Test sketches per run.")
+@click.option("--cut-min", type=click.FloatRange(0.0, 0.95), default=0.0, show_default=True)
+@click.option("--cut-max", type=click.FloatRange(0.0, 0.95), default=0.5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--ood-category", metavar="NAME",
+              help="Held-out QuickDraw category for OOD AUROC (npz, ndjson or json in --data-dir).")
+@click.option("--ood-file", type=click.Path(path_type=Path),
+              help="Explicit .ndjson/.json file of the OOD category's drawings.")
+@click.option("--checkpoint", type=click.Path(path_type=Path), help="The predict checkpoint.")
+@runs_option
+@data_option
+@json_option
+def eval_predict(n_runs: int, n: int, cut_min: float, cut_max: float, seed: int,
+                 ood_category: str | None, ood_file: Path | None, checkpoint: Path | None,
+                 runs_dir: Path, data_dir: Path | None, as_json: bool) -> None:
+    """The reference protocol: R runs x N test sketches cut by a random 0-50%.
+
+    Writes eval.json, eval_confusion.png and eval_accuracy_by_cut.png beside the model
+    (runs/predict/).
+
+    \b
+    Examples:
+      sketchrnn eval predict
+      sketchrnn eval predict --ood-category monkey --data-dir ../shared/data/quickdraw
+    """
+    import json
+
+    from sketchrnn.evaluation.protocol import Protocol
+    from sketchrnn.evaluation.report import evaluate_predict
+
+    if cut_min > cut_max:
+        raise click.BadParameter(f"{cut_min} > --cut-max {cut_max}", param_hint="--cut-min")
+    if ood_file is not None and ood_category is None:
+        ood_category = ood_file.stem
+    protocol = Protocol(runs=n_runs, n=n, cut_min=cut_min, cut_max=cut_max, seed=seed)
+    result = evaluate_predict(runs_dir, checkpoint, protocol, data_dir=data_dir,
+                              ood_category=ood_category, ood_file=ood_file)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        _show_predict(result)
+
+
+@eval_group.command(name="draw")
+@click.argument("category")
+@click.option("-n", "n", type=click.IntRange(1, 100_000), default=100, show_default=True,
+              help="Unconditional samples for recognisability.")
+@click.option("--temperature", type=click.FloatRange(min=1e-3, max=10.0), default=0.25,
+              show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--checkpoint", type=click.Path(path_type=Path), help="The draw checkpoint.")
+@runs_option
+@data_option
+@json_option
+def eval_draw(category: str, n: int, temperature: float, seed: int, checkpoint: Path | None,
+              runs_dir: Path, data_dir: Path | None, as_json: bool) -> None:
+    """Test-split losses of CATEGORY's draw model and how recognisable its samples are.
+
+    Writes eval.json and eval_samples.png beside the model (runs/draw-<category>/).
+
+    \b
+    Examples:
+      sketchrnn eval draw pig
+      sketchrnn eval draw "alarm clock" -n 200 --temperature 0.25
+    """
+    import json
+
+    from sketchrnn.evaluation.report import evaluate_draw
+
+    result = evaluate_draw(category, runs_dir, checkpoint, n=n, temperature=temperature,
+                           seed=seed, data_dir=data_dir)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    from sketchrnn.cli.console import console
+
+    t, r = result["test"], result["recognisability"]
+    _table(f"draw {category!r}: test split ({t['n_sketches']} sketches)", ["term", "value"],
+           [["reconstruction L_R", f"{t['recon']:.4f}"], ["  offsets", f"{t['offsets']:.4f}"],
+            ["  pen", f"{t['pen']:.4f}"], ["KL L_KL", f"{t['kl']:.4f}"],
+            [f"total (w_KL={t['kl_weight']:g}, KL_min={t['kl_min']:g})" if t["conditional"]
+             else "total (decoder-only: no KL term)", f"{t['total']:.4f}"]])
+    if r is None:
+        console().print(f"recognisability: skipped ({result['recognisability_note']})")
+    else:
+        console().print(f"recognisability at T={r['temperature']:g}: {r['recognised']:.1%} of "
+                        f"{r['n']} samples labelled {category!r} "
+                        f"({r['recognised_in_distribution']:.1%} also in-distribution); "
+                        f"assigned: {r['assigned']}")
+    console().print(f"wrote {result['paths']['json']}")

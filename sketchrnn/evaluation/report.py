@@ -1,0 +1,165 @@
+"""Running the evaluations end to end and writing their results beside the models.
+
+``evaluate_predict`` -> ``runs/predict/eval.json`` (+ confusion and accuracy-by-cut plots);
+``evaluate_draw`` -> ``runs/draw-<slug>/eval.json`` (+ a grid of the samples that were judged).
+Both return the same dict they write, for the CLI to present; neither prints.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sketchrnn.evaluation.protocol import Protocol
+
+REFERENCE = {"accuracy_mean": 0.958, "accuracy_std": 0.0017, "runs": 10, "n": 10_000,
+             "categories": ["bicycle", "clock", "hand", "spider", "sun"],
+             "source": "reference PyTorch Sketch-RNN classifier (cut 0-50%)"}
+
+
+def _job_root(checkpoint: Path) -> Path:
+    """``runs/<job>`` for ``runs/<job>/checkpoints/<best|latest>``; else the checkpoint itself."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint
+
+
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    from sketchrnn.train.runs import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+    return path
+
+
+def _ood_section(predictor: Any, test: Any, protocol: Protocol, name: str, data_dir: Path | None,
+                 ood_file: Path | None, job: Any) -> dict[str, Any]:
+    """AUROC (in-distribution = positive) of every score: all test sketches vs all OOD sketches,
+    both cut by the protocol's random fractions (seeded)."""
+    from sketchrnn.evaluation.metrics import auroc
+    from sketchrnn.evaluation.ood import load_ood
+    from sketchrnn.predict.calibration import ood_scores
+    from sketchrnn.predict.inference import classify, cut_tails
+
+    cal = predictor.calibration or {}
+    extent = cal.get("typical_extent_px")
+    if extent is None:  # uncalibrated: measure the typical extent now
+        from sketchrnn.predict.inference import extents
+
+        extent = float(np.median(extents(test)) * predictor.meta.scale)
+    folder = data_dir or job.data.data_dir
+    ood = load_ood(name, scale=predictor.meta.scale, typical_extent_px=extent,
+                   max_seq_len=job.data.max_seq_len, min_seq_len=job.data.min_seq_len,
+                   data_dir=folder, path=ood_file)
+    rng = np.random.default_rng([protocol.seed, 10_007])
+    cut = lambda s: cut_tails(s, np.arange(len(s)), rng.uniform(protocol.cut_min,  # noqa: E731
+                                                                 protocol.cut_max, len(s)))
+    t = predictor.temperature
+    inside, outside = ood_scores(classify(predictor.model, cut(test)), t), \
+        ood_scores(classify(predictor.model, cut(ood.sketches)), t)
+    chosen = cal.get("ood_score", "msp")
+    threshold = cal.get("ood_threshold")
+    flagged = (lambda s: float((s[chosen] < threshold).mean())) if threshold is not None else \
+        (lambda s: 0.0)
+    return {
+        "category": ood.name, "source": ood.source, "n_ood": len(ood.sketches),
+        "n_in_distribution": len(test), "stretch": ood.stretch, "note": ood.note,
+        "auroc": {k: auroc(inside[k], outside[k]) for k in inside},
+        "chosen_score": chosen, "threshold": threshold,
+        "flagged_ood": flagged(outside), "flagged_in_distribution": flagged(inside),
+    }
+
+
+def evaluate_predict(runs_dir: Path, checkpoint: Path | None, protocol: Protocol, *,
+                     data_dir: Path | None = None, ood_category: str | None = None,
+                     ood_file: Path | None = None) -> dict[str, Any]:
+    """The reference protocol, accuracy by cut, confusion, OOD AUROC; written to eval.json."""
+    from sketchrnn.evaluation.plots import plot_accuracy_by_cut, plot_confusion
+    from sketchrnn.evaluation.protocol import accuracy_by_cut, per_class_accuracy, run_protocol
+    from sketchrnn.predict.loading import job_for, load_data, predict_checkpoint
+    from sketchrnn.predict.predictor import Predictor
+
+    start = time.perf_counter()
+    path = predict_checkpoint(runs_dir, checkpoint)
+    predictor = Predictor.from_checkpoint(path, data_dir=data_dir)
+    if ood_category and ood_category.strip().lower() in {c.lower() for c in predictor.categories}:
+        from sketchrnn.errors import InputError
+
+        raise InputError(f"--ood-category {ood_category!r} is one of the model's categories",
+                         "choose a category the predict model was not trained on, e.g. monkey")
+    data = load_data(path, predictor.meta, data_dir)
+    job = job_for(path, predictor.meta, data_dir)
+    categories = predictor.categories
+    result = run_protocol(predictor.model, data.test, protocol, len(categories),
+                          predictor.temperature)
+    by_cut = accuracy_by_cut(predictor.model, data.test)
+    root = _job_root(path)
+    paths = {"json": str(root / "eval.json"), "confusion": str(root / "eval_confusion.png"),
+             "accuracy_by_cut": str(root / "eval_accuracy_by_cut.png")}
+    plot_confusion(result["confusion"], categories, paths["confusion"],
+                   f"confusion, {protocol.runs} x {protocol.n:,} sketches, cut "
+                   f"{protocol.cut_min:.0%}-{protocol.cut_max:.0%}")
+    plot_accuracy_by_cut(by_cut, paths["accuracy_by_cut"], result["summary"]["accuracy"]["mean"])
+    test_counts = np.bincount(data.test.labels, minlength=len(categories))
+    out: dict[str, Any] = {
+        "checkpoint": str(path), "step": predictor.meta.step, "categories": categories,
+        "protocol": {**asdict(protocol), "sampling": "class-balanced, with replacement (the test "
+                     "split is smaller than n)", "test_sketches_per_category":
+                     {c: int(k) for c, k in zip(categories, test_counts)}},
+        "summary": result["summary"], "runs": result["runs"],
+        "confusion": result["confusion"].tolist(),
+        "per_category_accuracy": per_class_accuracy(result["confusion"], categories),
+        "accuracy_by_cut": by_cut, "calibration": predictor.calibration,
+        "reference": REFERENCE, "paths": paths,
+    }
+    if ood_category:
+        out["ood"] = _ood_section(predictor, data.test, protocol, ood_category, data_dir,
+                                  ood_file, job)
+    out["wall_s"] = time.perf_counter() - start
+    out["machine"] = platform.platform()
+    write_json(Path(paths["json"]), out)
+    return out
+
+
+def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: int = 100,
+                  temperature: float = 0.25, seed: int = 0, data_dir: Path | None = None
+                  ) -> dict[str, Any]:
+    """Test losses of CATEGORY's draw model, and recognisability by the predict model when one is
+    trained; written to ``runs/draw-<slug>/eval.json``."""
+    from sketchrnn.errors import CheckpointError
+    from sketchrnn.evaluation.draw_eval import recognisability, test_losses
+    from sketchrnn.predict.loading import job_for, load_data, load_draw, predict_checkpoint
+    from sketchrnn.predict.predictor import Predictor
+    from sketchrnn.render import grid_png
+    from sketchrnn.train.runs import draw_job_name, find_checkpoint
+
+    start = time.perf_counter()
+    path = Path(checkpoint) if checkpoint else find_checkpoint(runs_dir, draw_job_name(category))
+    model, meta = load_draw(path)
+    job = job_for(path, meta, data_dir)
+    data = load_data(path, meta, data_dir)
+    loss = job.settings.loss
+    test = test_losses(model, data.test, kl_weight=loss.kl_weight, kl_min=loss.kl_min,
+                       n_max=meta.max_seq_len, seed=seed)
+    root = _job_root(path)
+    paths = {"json": str(root / "eval.json")}
+    recog, note = None, None
+    try:
+        predictor = Predictor.from_checkpoint(predict_checkpoint(runs_dir), data_dir=data_dir)
+    except CheckpointError as e:
+        predictor, note = None, f"no predict model: {e.message}"
+    if predictor is not None:
+        recog, pixels = recognisability(model, meta, predictor, meta.categories[0], n=n,
+                                        temperature=temperature, seed=seed)
+        paths["samples"] = str(grid_png(pixels[:64], root / "eval_samples.png"))
+    out = {"checkpoint": str(path), "category": meta.categories[0], "step": meta.step,
+           "model": meta.model, "model_kwargs": meta.model_kwargs,
+           "test": test, "recognisability": recog, "recognisability_note": note,
+           "predict_checkpoint": None if predictor is None else str(predict_checkpoint(runs_dir)),
+           "paths": paths, "wall_s": time.perf_counter() - start}
+    write_json(Path(paths["json"]), out)
+    return out

@@ -1,0 +1,6 @@
+"""Predicting incomplete sketches: input files, calibration, classification, completion.
+
+``inputs`` reads a user's file without torch; ``inference`` classifies packed sketch sets;
+``calibration`` fits the temperature and the out-of-distribution threshold on the valid split;
+``predictor`` ties them to one checkpoint; ``loading`` finds checkpoints and their data.
+"""

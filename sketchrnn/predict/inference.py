@@ -1,0 +1,114 @@
+"""Batched classifier inference on packed sketch sets, tail cutting, and unit conversion.
+
+Shared by `predict` (one sketch), calibration (the valid split) and evaluation (tens of thousands
+of cut test sketches), so that all three see a sketch exactly the same way: normalised with the
+model's stored scale, cut by the rule the predict model was trained with, and batched by length
+so that padding stays small (the encoder never reads padding, so batching does not change logits).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from sketchrnn.data.strokes import SketchSet, gather_index, segment_ids, stroke3_to_stroke5
+
+CLAMP = 1000.0  # DataConfig.clamp's default: raw offsets are clamped to +-CLAMP before scaling
+
+
+def cut_tails(sketches: SketchSet, indices: np.ndarray, fractions: np.ndarray) -> SketchSet:
+    """``sketches[indices]`` with the last ``fractions`` of each cut off.
+
+    The rule of ``data.batching`` (what the classifier was trained on): keep the first
+    ``ceil((1 - c) n)`` points, at least 2 (or all of a shorter sketch), and lift the pen after
+    the last kept point. Unlike ``make_batch(truncate=...)`` the fractions are given, so that an
+    evaluation can report accuracy per cut fraction.
+    """
+    indices = np.asarray(indices, dtype=np.int64)  # [B]
+    fractions = np.broadcast_to(np.asarray(fractions, dtype=np.float64), indices.shape)  # [B]
+    if np.any((fractions < 0) | (fractions >= 1)):
+        raise ValueError("cut fractions must lie in [0, 1)")
+    rows, offsets = gather_index(sketches.offsets, indices)
+    lengths = np.diff(offsets)  # [B]
+    # The 1e-9 keeps exact fractions exact: (1 - 0.3) * 10 is 7.000000000000001 in floats.
+    keep = np.ceil((1.0 - fractions) * lengths - 1e-9).astype(np.int64)
+    keep = np.clip(keep, np.minimum(2, lengths), lengths)  # [B]
+    seg = segment_ids(offsets)  # [P]
+    mask = np.arange(len(rows)) - offsets[seg] < keep[seg]
+    points = np.take(sketches.points, rows[mask], axis=0)  # [P', 3]
+    new_offsets = np.zeros(len(indices) + 1, dtype=np.int64)
+    np.cumsum(keep, out=new_offsets[1:])
+    points[new_offsets[1:][keep > 0] - 1, 2] = 1.0
+    return SketchSet(points, new_offsets, sketches.labels[indices])
+
+
+def extents(sketches: SketchSet) -> np.ndarray:
+    """Bounding-box extent (larger side) of every sketch, in the set's units: ``[n]``.
+
+    Vectorised over the packed points: positions are one cumulative sum, re-based per sketch.
+    """
+    if len(sketches) == 0:
+        return np.zeros(0)
+    lengths = sketches.lengths
+    cs = np.cumsum(sketches.points[:, :2].astype(np.float64), axis=0)  # [P, 2]
+    seg = segment_ids(sketches.offsets)
+    before = np.concatenate([np.zeros((1, 2)), cs])[sketches.offsets[:-1]]  # [n, 2]
+    pos = cs - before[seg]  # [P, 2] absolute position relative to the first point
+    starts = sketches.offsets[:-1][lengths > 0]
+    hi = np.zeros((len(sketches), 2))
+    lo = np.zeros((len(sketches), 2))
+    hi[lengths > 0] = np.maximum(np.maximum.reduceat(pos, starts, axis=0), 0)
+    lo[lengths > 0] = np.minimum(np.minimum.reduceat(pos, starts, axis=0), 0)
+    return (hi - lo).max(axis=1)
+
+
+def normalise(strokes: np.ndarray, scale: float, stretch: float = 1.0) -> np.ndarray:
+    """Pixels -> model units: offsets times ``stretch``, clamped as in training, divided by the
+    model's stored ``scale`` (never a freshly computed std). ``[n, 3]`` float32."""
+    out = np.array(strokes, dtype=np.float64, copy=True)
+    out[:, :2] = np.clip(out[:, :2] * stretch, -CLAMP, CLAMP) / scale
+    return out.astype(np.float32)
+
+
+@torch.inference_mode()
+def classify(model: nn.Module, sketches: SketchSet, *, batch_size: int = 512) -> np.ndarray:
+    """Logits ``[n, n_categories]`` (float64) of every sketch in the set, in set order.
+
+    Batches hold sketches of similar length (sorted), each padded to its own longest sketch.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    order = np.argsort(sketches.lengths, kind="stable")
+    parts = []
+    try:
+        for start in range(0, len(sketches), batch_size):
+            idx = order[start : start + batch_size]
+            rows, offsets = gather_index(sketches.offsets, idx)
+            x = stroke3_to_stroke5(sketches.points[rows].astype(np.float32), offsets)  # [B, T, 5]
+            lengths = torch.from_numpy(np.diff(offsets)).to(device)  # [B]
+            logits = model(torch.from_numpy(x).to(device), lengths)  # [B, C]
+            parts.append(logits.double().cpu().numpy())
+    finally:
+        model.train(was_training)
+    if not parts:
+        return np.zeros((0, getattr(model, "n_categories", 0)))
+    out = np.empty((len(sketches), parts[0].shape[1]))
+    out[order] = np.concatenate(parts)
+    return out
+
+
+def log_softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise ``log softmax(logits / T)`` in float64 (numerically stable)."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
+    """Mean negative log-likelihood (nats) of ``labels`` under ``softmax(logits / T)``."""
+    lp = log_softmax(logits, temperature)
+    return float(-lp[np.arange(len(labels)), labels].mean()) if len(labels) else math.nan

@@ -1,0 +1,254 @@
+"""Reading a user's sketch file for `sketchrnn predict`: every layout -> one raw stroke-3 array.
+
+Accepted files (the first-point convention of ``data.strokes``: ``n`` absolute points give
+``n - 1`` stroke-3 rows):
+
+* ``.ndjson``: QuickDraw lines; *simplified* drawings (``[[x...], [y...]]`` on the 0-255 canvas)
+  and *raw* ones (``[[x...], [y...], [t...]]`` in canvas pixels);
+* ``.json``: a list of ``[dx, dy, pen]`` rows, a list of strokes each a list of absolute
+  ``[x, y]`` points, a QuickDraw object ``{"drawing": ...}``, or a list of such objects;
+* ``.npy``: a numeric ``[n, 3]`` stroke-3 array; ``.npz``: one such array per key, or a
+  sketch-rnn ``.npz`` (its test split).
+
+Units, and why they differ. The model's data (the sketch-rnn ``.npz`` files) is in raw canvas
+pixels, simplified with RDP (epsilon 2): a typical sketch spans 300-400 px. Raw ndjson drawings
+get that same treatment and are then in data units like stroke-3 and ``[x, y]`` input. QuickDraw
+*simplified* drawings were rescaled so that they span exactly 255, so they are marked
+``canvas255`` and the predictor stretches them to the training data's typical extent before
+dividing by the model's scale factor (a unit conversion; no new std is ever computed).
+
+Nothing here imports torch: a malformed file fails within a fraction of a second.
+Every problem is an ``InputError`` naming the file, the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from sketchrnn.errors import DataError, InputError
+
+EXTENSIONS = (".ndjson", ".json", ".npy", ".npz")
+MAX_POINTS = 100_000  # far above any hand-drawn sketch (QuickDraw's longest are a few thousand)
+MAX_FILE_BYTES = 64 * 2**20
+RDP_EPSILON = 2.0  # the simplification the sketch-rnn data went through
+Units = Literal["data", "canvas255"]
+
+JSON_LAYOUTS = ("a list of [dx, dy, pen] rows, a list of strokes each a list of [x, y] points, "
+                "or a QuickDraw object with a 'drawing' key")
+
+
+@dataclass
+class RawSketch:
+    """One sketch as read from a file, before any model normalisation."""
+
+    strokes: np.ndarray  # [n, 3] float64 stroke-3 (dx, dy, pen_lifted), pixels
+    units: Units  # "canvas255": a QuickDraw simplified drawing, to be stretched to data extent
+    source: str  # the file (and which sketch in it), for messages and output names
+    count: int = 1  # sketches in the file
+    index: int = 0  # which one this is
+
+
+def _error(path: Any, problem: str, fix: str) -> InputError:
+    return InputError(f"{path}: {problem}", fix)
+
+
+def check_stroke3(a: Any, where: str) -> np.ndarray:
+    """A validated float64 ``[n, 3]`` stroke-3 array: finite, pen in {0, 1}, some movement."""
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise _error(where, "rows are not all lists of 3 numbers",
+                     "give every row as [dx, dy, pen]") from None
+    if arr.size == 0:
+        raise _error(where, "the sketch is empty (no points)", "draw at least two points")
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise _error(where, f"stroke-3 array has shape {list(arr.shape)}, expected [n, 3]",
+                     "give rows of (dx, dy, pen_lifted)")
+    if len(arr) > MAX_POINTS:
+        raise _error(where, f"the sketch has {len(arr):,} points; at most {MAX_POINTS:,} are "
+                     "accepted", "simplify the drawing (e.g. RDP) or send a shorter one")
+    bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+    if len(bad):
+        raise _error(where, f"row {bad[0]} contains NaN or inf", "give finite numbers only")
+    pen_bad = np.flatnonzero((arr[:, 2] != 0) & (arr[:, 2] != 1))
+    if len(pen_bad):
+        raise _error(where, f"row {pen_bad[0]} has pen value {arr[pen_bad[0], 2]:g}",
+                     "the third column is 0 (pen stays down) or 1 (pen lifted after the point)")
+    if not np.any(arr[:, :2]):
+        n_points = len(arr) if len(arr) > 1 else 1
+        raise _error(where, f"the sketch has no movement ({n_points} point(s) at one place)",
+                     "draw at least two distinct points")
+    return arr
+
+
+def _count_points(lines: list[np.ndarray], where: str) -> None:
+    total = sum(len(line) for line in lines)
+    if total > MAX_POINTS:
+        raise _error(where, f"the sketch has {total:,} points; at most {MAX_POINTS:,} are accepted",
+                     "simplify the drawing (e.g. RDP) or send a shorter one")
+    if total == 0:
+        raise _error(where, "the sketch is empty (no points)", "draw at least two points")
+    if total == 1:
+        raise _error(where, "the sketch has only one point", "draw at least two points")
+
+
+def _polylines_to_stroke3(lines: list[np.ndarray], where: str, simplify: bool) -> np.ndarray:
+    from sketchrnn.data.rdp import rdp
+    from sketchrnn.data.strokes import polylines_to_stroke3
+
+    _count_points(lines, where)
+    for j, line in enumerate(lines):
+        if not np.isfinite(line).all():
+            raise _error(where, f"stroke {j} contains NaN or inf", "give finite numbers only")
+    if simplify:
+        lines = [rdp(line, RDP_EPSILON) for line in lines]
+    return check_stroke3(polylines_to_stroke3([line.astype(np.float64) for line in lines]), where)
+
+
+def _point_strokes(obj: list, where: str) -> list[np.ndarray]:
+    """``[[[x, y], ...], ...]`` -> ``[k, 2]`` arrays, or an InputError naming the bad stroke."""
+    lines = []
+    for j, stroke in enumerate(obj):
+        try:
+            line = np.asarray(stroke, dtype=np.float64)
+        except (ValueError, TypeError):
+            line = None
+        if line is None or line.ndim != 2 or line.shape[1] != 2 or not isinstance(stroke, list):
+            raise _error(where, f"stroke {j} is not a list of [x, y] points", f"use {JSON_LAYOUTS}")
+        lines.append(line)
+    return lines
+
+
+def _quickdraw_lines(drawing: Any, where: str) -> tuple[list[np.ndarray], bool]:
+    """QuickDraw strokes ``[[x...], [y...](, [t...])]`` -> ``([k, 2] arrays, is_raw)``."""
+    fix = "QuickDraw strokes are [[x...], [y...]] (raw drawings add [t...])"
+    if not isinstance(drawing, list) or not drawing:
+        raise _error(where, "'drawing' is not a non-empty list of strokes", fix)
+    lines, raw = [], False
+    for j, stroke in enumerate(drawing):
+        try:
+            a = np.asarray(stroke, dtype=np.float64)
+        except (ValueError, TypeError):
+            a = None
+        if a is None or a.ndim != 2 or a.shape[0] not in (2, 3):
+            raise _error(where, f"stroke {j} is not 2 or 3 equal-length number lists", fix)
+        raw = raw or a.shape[0] == 3
+        lines.append(a[:2].T)  # [k, 2]
+    return lines, raw
+
+
+def _from_quickdraw(drawing: Any, where: str) -> tuple[np.ndarray, Units]:
+    lines, raw = _quickdraw_lines(drawing, where)
+    return _polylines_to_stroke3(lines, where, simplify=raw), ("data" if raw else "canvas255")
+
+
+def _from_json_value(obj: Any, where: str) -> list[tuple[np.ndarray, Units]]:
+    """Every sketch a decoded JSON value holds (one for all layouts but a list of records)."""
+    if isinstance(obj, dict):
+        if "drawing" not in obj and "src" not in obj:
+            raise _error(where, f"a JSON object without a 'drawing' key (keys: {', '.join(obj)})",
+                         f"use {JSON_LAYOUTS}")
+        return [_from_quickdraw(obj.get("drawing", obj.get("src")), where)]
+    if not isinstance(obj, list):
+        raise _error(where, f"expected a JSON list, got {type(obj).__name__}", f"use {JSON_LAYOUTS}")
+    if not obj:
+        raise _error(where, "the sketch is empty (an empty list)", "draw at least two points")
+    if all(isinstance(item, dict) for item in obj):
+        return [s for i, item in enumerate(obj) for s in _from_json_value(item, f"{where} item {i}")]
+    first = obj[0]
+    if isinstance(first, list) and first and all(isinstance(v, (int, float)) for v in first):
+        bad = next((i for i, row in enumerate(obj) if not (isinstance(row, list) and len(row) == 3
+                    and all(isinstance(v, (int, float)) for v in row))), None)
+        if bad is not None:
+            raise _error(where, f"row {bad} is {json.dumps(obj[bad])[:40]}, not [dx, dy, pen]",
+                         f"use {JSON_LAYOUTS}")
+        return [(check_stroke3(obj, where), "data")]
+    if isinstance(first, list):
+        return [(_polylines_to_stroke3(_point_strokes(obj, where), where, simplify=False), "data")]
+    raise _error(where, f"item 0 is {json.dumps(first)[:40]}, not a row or a stroke",
+                 f"use {JSON_LAYOUTS}")
+
+
+def _read_json(path: Path) -> list[tuple[np.ndarray, Units]]:
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise _error(path, f"not valid JSON ({e})", f"use {JSON_LAYOUTS}") from None
+    return _from_json_value(obj, str(path))
+
+
+def _read_ndjson(path: Path) -> list[tuple[np.ndarray, Units]]:
+    from sketchrnn.data.ndjson import read_drawings
+
+    try:
+        drawings = read_drawings(path, raw=True)  # raw=True accepts both layouts
+    except DataError as e:
+        raise InputError(e.message, e.fix) from None
+    if not drawings:
+        raise _error(path, "the file holds no drawings", "give one QuickDraw JSON object per line")
+    return [_from_quickdraw(d, f"{path} drawing {i}") for i, d in enumerate(drawings)]
+
+
+def _read_numpy(path: Path) -> list[tuple[np.ndarray, Units]]:
+    fix = "save a numeric [n, 3] stroke-3 array with numpy.save / numpy.savez"
+    try:
+        if path.suffix == ".npy":
+            return [(check_stroke3(np.load(path, allow_pickle=False), str(path)), "data")]
+        with np.load(path, allow_pickle=False) as npz:
+            keys = list(npz.files)
+            if {"train", "valid", "test"} <= set(keys):
+                return _sketch_rnn_test_split(path)
+            if not keys:
+                raise _error(path, "the .npz holds no arrays", fix)
+            return [(check_stroke3(npz[k], f"{path} key {k!r}"), "data") for k in keys]
+    except InputError:
+        raise
+    except ValueError as e:  # object arrays need pickle, which we never run on user files
+        raise _error(path, f"cannot be read without pickle ({e})".replace("\n", " "), fix) from None
+    except Exception as e:  # truncated zip, bad header
+        raise _error(path, f"is not a readable numpy file ({type(e).__name__}: {e})", fix) from None
+
+
+def _sketch_rnn_test_split(path: Path) -> list[tuple[np.ndarray, Units]]:
+    from sketchrnn.data.npz import load_npz
+
+    try:
+        splits = load_npz(path)
+    except DataError as e:
+        raise InputError(e.message, e.fix) from None
+    return [(check_stroke3(s, f"{path} test sketch {i}"), "data") for i, s in enumerate(splits.test)]
+
+
+def read_sketch(path: str | os.PathLike, index: int = 0) -> RawSketch:
+    """The ``index``-th sketch of a file, validated (see the module docstring for layouts)."""
+    path = Path(path)
+    if path.suffix.lower() not in EXTENSIONS:
+        raise _error(path, f"unknown extension {path.suffix or '(none)'!r}",
+                     f"give a {', '.join(EXTENSIONS)} file")
+    if not path.is_file():
+        raise _error(path, "no such file", "check the path")
+    size = path.stat().st_size
+    if size == 0:
+        raise _error(path, "the file is empty", "give a file with a sketch in it")
+    if size > MAX_FILE_BYTES:
+        raise _error(path, f"the file has {size / 2**20:.0f} MiB; at most "
+                     f"{MAX_FILE_BYTES // 2**20} MiB are read", "send one sketch per file")
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        sketches = _read_json(path)
+    elif suffix == ".ndjson":
+        sketches = _read_ndjson(path)
+    else:
+        sketches = _read_numpy(path)
+    if not 0 <= index < len(sketches):
+        raise _error(path, f"--index {index} is out of range: the file holds {len(sketches)} "
+                     "sketch(es)", f"use an index from 0 to {len(sketches) - 1}")
+    strokes, units = sketches[index]
+    source = str(path) if len(sketches) == 1 else f"{path} [{index}]"
+    return RawSketch(strokes, units, source, count=len(sketches), index=index)
