@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("sketchrnn.cli.plugins_cmd", "plugins"),
     "predict": ("sketchrnn.cli.predict_cmd", "predict"),
     "eval": ("sketchrnn.cli.eval_cmd", "eval_group"),
+    "serve": ("sketchrnn.cli.serve_cmd", "serve"),
 }
 
 DEBUG_ENV = "SKETCHRNN_DEBUG"
@@ -67,6 +68,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       sketchrnn sample sun -n 10
       sketchrnn data info pig --data-dir data/
       sketchrnn plugins
+      sketchrnn serve --runs runs/
     """
     if debug:
         os.environ[DEBUG_ENV] = "1"

@@ -1,0 +1,74 @@
+"""`sketchrnn serve`: the drawing page and its JSON API over a runs directory.
+
+Binding to anything but loopback exposes the models to the network, so it takes an explicit
+``--allow-remote``; the models are loaded (and reported) before the port is opened, so a broken
+runs directory fails before a browser ever sees the page.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import click
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost: may resolve anywhere
+        return False
+
+
+@click.command()
+@click.option("--runs", "runs_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("runs"), show_default=True,
+              help="Runs directory written by `sketchrnn fit` (read once, at startup).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="TCP port (0: any free port).")
+@click.option("--allow-remote", is_flag=True,
+              help="Allow a non-loopback --host (the API is then reachable from the network).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Torch threads per model call (default: torch's own choice).")
+def serve(runs_dir: Path, host: str, port: int, allow_remote: bool, threads: int | None) -> None:
+    """Serve a page to draw on (live predictions, "finish it", a gallery) and a JSON API.
+
+    \b
+    Examples:
+      sketchrnn serve --runs runs/
+      sketchrnn serve --port 9000
+      sketchrnn serve --host 0.0.0.0 --allow-remote
+    """
+    from sketchrnn.errors import InputError
+
+    if not is_loopback(host) and not allow_remote:
+        raise InputError(f"--host {host} is not a loopback address",
+                         "add --allow-remote to serve to the network, or use --host 127.0.0.1")
+    try:
+        import uvicorn
+
+        from sketchrnn.serve.app import create_app
+    except ImportError as e:
+        raise InputError(f"`sketchrnn serve` needs {e.name}, which is not installed",
+                         "pip install fastapi uvicorn") from e
+    import torch
+
+    from sketchrnn.serve.models import ServeModels
+
+    if threads:
+        torch.set_num_threads(threads)
+    models = ServeModels.load(runs_dir)
+    for problem in models.problems:
+        click.echo(f"warning: skipped {problem}", err=True)
+    if models.empty:
+        click.echo(f"warning: {models.train_hint()}", err=True)
+    else:
+        predict = ", ".join(models.predictor.categories) if models.predictor else "none"
+        click.echo(f"predict model: {predict}; draw models: "
+                   f"{', '.join(sorted(models.draw)) or 'none'}", err=True)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"serving on http://{shown}:{port}/ (Ctrl+C to stop)", err=True)
+    uvicorn.run(create_app(models), host=host, port=port, log_level="warning")
