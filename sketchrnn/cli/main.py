@@ -19,6 +19,7 @@ from sketchrnn.errors import SketchRNNError
 # name -> (module, attribute). Order is the order `--help` lists them.
 COMMANDS: dict[str, tuple[str, str]] = {
     "fit": ("sketchrnn.cli.fit_cmd", "fit"),
+    "tune": ("sketchrnn.cli.tune_cmd", "tune"),
     "sample": ("sketchrnn.cli.sample_cmd", "sample"),
     "reconstruct": ("sketchrnn.cli.sample_cmd", "reconstruct"),
     "interpolate": ("sketchrnn.cli.sample_cmd", "interpolate"),
@@ -66,6 +67,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       sketchrnn fit --all-categories --workers 8
       sketchrnn fit pig --workers 0 --data-dir data/ --preset tiny --steps 300
       sketchrnn sample sun -n 10
+      sketchrnn tune draw pig --steps 2000 --samples 20
       sketchrnn data info pig --data-dir data/
       sketchrnn plugins
       sketchrnn serve --runs runs/
