@@ -229,18 +229,20 @@ def accepted_kwargs(cls: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if k in params}
 
 
-def build_model(name: str, **kwargs: Any) -> Any:
-    """Instantiate a registered model; keyword arguments it does not take are dropped."""
-    cls = get_registry().load("models", name)
+def _build(group: str, name: str, kwargs: dict[str, Any]) -> Any:
+    cls = get_registry().load(group, name)
     try:
         return cls(**accepted_kwargs(cls, kwargs))
     except TypeError as exc:
-        raise PluginError(f"model {name!r} rejected its arguments: {exc}", "check the model section") from exc
+        kind = group[:-1]
+        raise PluginError(f"{kind} {name!r} rejected its arguments: {exc}", f"check the {kind} section") from exc
+
+
+def build_model(name: str, **kwargs: Any) -> Any:
+    """Instantiate a registered model; keyword arguments it does not take are dropped."""
+    return _build("models", name, kwargs)
 
 
 def build_loss(name: str, **kwargs: Any) -> Any:
-    cls = get_registry().load("losses", name)
-    try:
-        return cls(**accepted_kwargs(cls, kwargs))
-    except TypeError as exc:
-        raise PluginError(f"loss {name!r} rejected its arguments: {exc}", "check the loss section") from exc
+    """Instantiate a registered loss; keyword arguments it does not take are dropped."""
+    return _build("losses", name, kwargs)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+# Tiny models gain nothing from intra-op threads, and on a busy 2-core machine OpenMP's spinning
+# threads make them many times slower. Subprocess and Ray tests set their own.
+torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SKETCHRNN_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -45,3 +51,28 @@ def install_fake_dist(tmp_path, monkeypatch):
     reset_registry()
     for mod in [m for m in sys.modules if m.startswith("fake_")]:
         del sys.modules[mod]
+
+
+TINY_RUNS_MODULE = "sketchrnn_tests_tiny_runs"
+
+
+def tiny_runs_module():
+    """``predict/tiny_runs.py`` under one module name, so its cache is shared by every test dir."""
+    if TINY_RUNS_MODULE not in sys.modules:
+        path = Path(__file__).parent / "predict" / "tiny_runs.py"
+        spec = importlib.util.spec_from_file_location(TINY_RUNS_MODULE, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[TINY_RUNS_MODULE] = module
+        spec.loader.exec_module(module)
+    return sys.modules[TINY_RUNS_MODULE]
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory) -> Path:
+    """A runs directory with a tiny trained classifier and draw models (see predict/tiny_runs.py)."""
+    return tiny_runs_module().build(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tiny_runs) -> Path:
+    return tiny_runs_module()._CACHE["data"]

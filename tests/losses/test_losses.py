@@ -19,16 +19,6 @@ from sketchrnn.model.presets import preset_kwargs
 from sketchrnn.model.sketch_rnn import SketchRNN, SketchRNNOutput
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine OpenMP's
-    spinning threads make them many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def random_params(shape: tuple[int, ...], m: int, *, log_sigma=(-2.0, 1.0), rho_hat=2.0, seed=0,
                   dtype=torch.float64) -> MixtureParams:
     g = torch.Generator().manual_seed(seed)

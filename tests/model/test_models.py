@@ -19,16 +19,6 @@ CELLS = ["lstm", "layer_norm"]
 N_CATEGORIES = 4
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine OpenMP's
-    spinning threads make them many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _registered() -> list[str]:
     try:  # the registry lists built-ins and plugins alike (empty if the package isn't installed)
         from sketchrnn.registry import get_registry
