@@ -32,7 +32,7 @@ class Encoder(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor | None]:
         """``x [B, T, 5]``, ``lengths [B]`` (>= 1) -> ``mu [B, Nz]``, ``sigma_hat [B, Nz]`` (or None)."""
-        _, (h, _) = self.rnn(x, lengths)  # final states, h [B, 2 * enc_hidden]
+        h = self.rnn.final_hidden(x, lengths)  # final states, [B, 2 * enc_hidden]
         mu = self.mu(h)  # Eq. 1: mu = W_mu h + b_mu
         sigma_hat = self.sigma_hat(h) if self.sigma_hat is not None else None
         return mu, sigma_hat

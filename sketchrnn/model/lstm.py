@@ -146,8 +146,38 @@ class PlainLSTM(nn.Module):
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=inputs.shape[1])
         return out, (self._from_torch(h), self._from_torch(c))
 
+    def final_hidden(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        """``h`` after each sequence's last real step, ``[B, H * dirs]`` (all the encoder reads).
+
+        On the CPU the packed path of ``forward`` runs step by step outside oneDNN, and the
+        backward of each step's slice of the packed input zero-fills a gradient as large as the
+        whole input: O(T^2) memory traffic, most of a training step (docs/benchmarks.md). Here
+        each direction is one unpacked fused call (oneDNN), the backward one over the input
+        reversed within each length, and ``h`` is the output at ``t = length - 1``. Padding after
+        a sketch is computed but never read, so the result equals the packed one up to float
+        rounding. On CUDA, cuDNN runs packed input natively: keep that path.
+        """
+        if inputs.is_cuda:
+            return self.forward(inputs, lengths)[1][0]
+        lengths = lengths.to(inputs.device)
+        idx = (lengths - 1).view(-1, 1, 1).expand(-1, 1, self.hidden_size)  # [B, 1, H]
+        zeros = inputs.new_zeros(1, inputs.shape[0], self.hidden_size)  # [1, B, H]
+        hs = []
+        for d, suffix in enumerate(("", "_reverse")[: self.num_directions]):
+            x = inputs if d == 0 else reverse_padded(inputs, lengths)
+            params = [getattr(self.lstm, f"{w}_l0{suffix}")
+                      for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            out, _, _ = torch.lstm(x, (zeros, zeros), params, True, 1, 0.0, self.training, False, True)
+            hs.append(out.gather(1, idx).squeeze(1))  # [B, H]
+        return torch.cat(hs, -1)
+
     def step(self, x: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
         _require_unidirectional(self)
+        if not x.is_cuda:  # one fused cell, not nn.LSTM over a length-1 sequence: same math, no
+            lstm = self.lstm  # per-call RNN set-up (2.2x per sampling step at n = 1 on the CPU)
+            h, c = torch.lstm_cell(x, state, lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0,
+                                   lstm.bias_hh_l0)
+            return h, (h, c)
         # [1, B, H]; cuDNN refuses non-contiguous states (e.g. the decoder's chunked h0, c0)
         hx = (state[0].unsqueeze(0).contiguous(), state[1].unsqueeze(0).contiguous())
         out, (h, c) = self.lstm(x.unsqueeze(1), hx)
@@ -180,6 +210,10 @@ class LayerNormLSTM(nn.Module):
             h_n.append(h)
             c_n.append(c)
         return torch.cat(outs, -1), (torch.cat(h_n, -1), torch.cat(c_n, -1))
+
+    def final_hidden(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        """``h`` after each sequence's last real step, ``[B, H * dirs]``."""
+        return self.forward(inputs, lengths)[1][0]
 
     def step(self, x: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
         _require_unidirectional(self)

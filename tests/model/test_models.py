@@ -214,3 +214,31 @@ def test_presets_and_cell_names() -> None:
     with pytest.raises(ConfigError, match="lstm, layer_norm"):
         make_lstm("gru", 5, 8)
     assert SketchRNN().encoder.mu.out_features == 128  # paper defaults
+
+
+def test_cpu_fast_paths_equal_the_packed_reference():
+    """The unpacked encoder path and the fused decoder cell compute what nn.LSTM computes."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    from sketchrnn.model.lstm import make_lstm
+
+    torch.manual_seed(0)
+    enc = make_lstm("lstm", 5, 12, bidirectional=True)
+    x = torch.randn(6, 40, 5, requires_grad=True)
+    lengths = torch.tensor([1, 7, 39, 40, 12, 3])
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    _, (h_ref, _) = enc.lstm(packed)  # reference: torch's own packed LSTM, [2, B, H]
+    ref = torch.cat([h_ref[0], h_ref[1]], -1)
+    fast = enc.final_hidden(x, lengths)
+    torch.testing.assert_close(fast, ref, rtol=1e-5, atol=1e-6)
+    g_ref = torch.autograd.grad(ref.sum(), [x, *enc.parameters()])
+    g_fast = torch.autograd.grad(enc.final_hidden(x, lengths).sum(), [x, *enc.parameters()])
+    for a, b in zip(g_fast, g_ref):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+    dec = make_lstm("lstm", 5, 12)
+    state = (torch.randn(6, 12), torch.randn(6, 12))
+    h, (h2, c2) = dec.step(x[:, 0].detach(), state)
+    out, (h_n, c_n) = dec.lstm(x[:, :1].detach(), (state[0][None], state[1][None]))
+    torch.testing.assert_close(h, out[:, 0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(c2, c_n[0], rtol=1e-5, atol=1e-6)
