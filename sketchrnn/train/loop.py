@@ -98,7 +98,8 @@ def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks |
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
         optimizer.step()
         steps_done += 1
-        last_train = {k: float(v.detach()) for k, v in terms.items()}
+        values = torch.stack([v.detach().float() for v in terms.values()]).tolist()  # one host sync
+        last_train = dict(zip(terms, values))
         if not math.isfinite(last_train["loss"]):
             raise FloatingPointError(f"{job.name}: loss became {last_train['loss']} at step {step}")
 

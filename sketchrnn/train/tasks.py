@@ -62,12 +62,12 @@ def eval_batches(job: JobSpec, data_set: Any, *, seed: int, limit: int | None) -
 def compute_terms(model: Any, loss_fn: Any, batch: Any, step: int, device: torch.device) -> dict[str, torch.Tensor]:
     """Loss terms for one batch; `loss` is what is optimised."""
     x = batch.x.to(device, non_blocking=True)  # [B, T, 5]
-    lengths = batch.lengths.to(device, non_blocking=True)  # [B]
+    # The model gets CPU lengths: packing needs them there, so no device -> host sync.
     if getattr(_unwrap(model), "task", "draw") == "predict":
-        logits = model(x, lengths)  # [B, n_categories]
+        logits = model(x, batch.lengths)  # [B, n_categories]
         return loss_fn(logits, batch.labels.to(device, non_blocking=True))
-    output = model(x, lengths)
-    return loss_fn(output, x, lengths, step)
+    output = model(x, batch.lengths)
+    return loss_fn(output, x, batch.lengths.to(device, non_blocking=True), step)  # masks on device
 
 
 def _unwrap(model: Any) -> Any:
