@@ -40,13 +40,10 @@ def _formats(text: str) -> list[str]:
 
 
 def load_draw_model(category: str, runs_dir: Path, checkpoint: Path | None) -> tuple[Any, Any]:
-    from sketchrnn.checkpoint import load_checkpoint
+    from sketchrnn.predict.loading import load_draw
     from sketchrnn.train.runs import draw_job_name, find_checkpoint
 
-    path = checkpoint or find_checkpoint(runs_dir, draw_job_name(category))
-    model, meta, _ = load_checkpoint(path)
-    model.eval()
-    return model, meta
+    return load_draw(checkpoint or find_checkpoint(runs_dir, draw_job_name(category)))
 
 
 def write_sketches(sketches: list[Any], out_dir: Path, formats: list[str], stem: str) -> list[Path]:

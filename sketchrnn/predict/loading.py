@@ -38,16 +38,20 @@ def resolve_target(target: str | Path) -> Path:
     return predict_checkpoint(target)  # raises the CheckpointError that says how to train it
 
 
-def load_classifier(path: Path) -> tuple[Any, Any]:
-    """``(model, meta)`` of a predict checkpoint, in eval mode; CheckpointError for a draw model."""
+def _load_task(path: Path, task: str, fix: str) -> tuple[Any, Any]:
+    """``(model, meta)`` of a checkpoint of `task`, in eval mode; CheckpointError for another task."""
     from sketchrnn.checkpoint import load_checkpoint
 
     model, meta, _ = load_checkpoint(path)
-    if meta.task != "predict":
-        raise CheckpointError(f"{path} holds a {meta.task} model, not a predict model",
-                              "pass the predict job's checkpoint (runs/predict/checkpoints/best)")
+    if meta.task != task:
+        raise CheckpointError(f"{path} holds a {meta.task} model, not a {task} model", fix)
     model.eval()
     return model, meta
+
+
+def load_classifier(path: Path) -> tuple[Any, Any]:
+    """``(model, meta)`` of a predict checkpoint, in eval mode; CheckpointError for a draw model."""
+    return _load_task(path, "predict", "pass the predict job's checkpoint (runs/predict/checkpoints/best)")
 
 
 def job_config_path(checkpoint: Path) -> Path:
@@ -99,11 +103,4 @@ def find_draw_checkpoint(category: str, runs_dir: Path) -> Path | None:
 
 def load_draw(path: Path) -> tuple[Any, Any]:
     """``(model, meta)`` of a draw checkpoint in eval mode; CheckpointError for a predict model."""
-    from sketchrnn.checkpoint import load_checkpoint
-
-    model, meta, _ = load_checkpoint(path)
-    if meta.task != "draw":
-        raise CheckpointError(f"{path} holds a {meta.task} model, not a draw model",
-                              "pass a draw job's checkpoint (runs/draw-<category>/checkpoints/best)")
-    model.eval()
-    return model, meta
+    return _load_task(path, "draw", "pass a draw job's checkpoint (runs/draw-<category>/checkpoints/best)")
