@@ -152,24 +152,39 @@ class PlainLSTM(nn.Module):
         On the CPU the packed path of ``forward`` runs step by step outside oneDNN, and the
         backward of each step's slice of the packed input zero-fills a gradient as large as the
         whole input: O(T^2) memory traffic, most of a training step (docs/benchmarks.md). Here
-        each direction is one unpacked fused call (oneDNN), the backward one over the input
-        reversed within each length, and ``h`` is the output at ``t = length - 1``. Padding after
-        a sketch is computed but never read, so the result equals the packed one up to float
-        rounding. On CUDA, cuDNN runs packed input natively: keep that path.
+        each direction is one unpacked fused call (``_unpacked_runs``) and ``h`` is its output at
+        ``t = length - 1``. Padding after a sketch is computed but never read, so the result
+        equals the packed one up to float rounding. On CUDA, cuDNN runs packed input natively.
         """
         if inputs.is_cuda:
             return self.forward(inputs, lengths)[1][0]
         lengths = lengths.to(inputs.device)
         idx = (lengths - 1).view(-1, 1, 1).expand(-1, 1, self.hidden_size)  # [B, 1, H]
+        return torch.cat([out.gather(1, idx).squeeze(1) for out in self._unpacked_runs(inputs, lengths)], -1)
+
+    def outputs(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        """Outputs at every real step, ``[B, T, H * dirs]``, zero at ``t >= lengths`` (as ``forward``
+        with lengths), through the same unpacked fast path as ``final_hidden`` on the CPU."""
+        if inputs.is_cuda:
+            return self.forward(inputs, lengths)[0]
+        lengths = lengths.to(inputs.device)
+        runs = self._unpacked_runs(inputs, lengths)
+        out = torch.cat([reverse_padded(o, lengths) if d else o for d, o in enumerate(runs)], -1)
+        real = torch.arange(inputs.shape[1], device=inputs.device) < lengths.unsqueeze(1)  # [B, T]
+        return out * real.unsqueeze(-1).to(out.dtype)
+
+    def _unpacked_runs(self, inputs: Tensor, lengths: Tensor) -> list[Tensor]:
+        """One fused oneDNN call per direction, ``[B, T, H]`` each; the backward one reads each
+        sequence reversed within its length, so its outputs are in reversed order too."""
         zeros = inputs.new_zeros(1, inputs.shape[0], self.hidden_size)  # [1, B, H]
-        hs = []
+        runs = []
         for d, suffix in enumerate(("", "_reverse")[: self.num_directions]):
             x = inputs if d == 0 else reverse_padded(inputs, lengths)
             params = [getattr(self.lstm, f"{w}_l0{suffix}")
                       for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             out, _, _ = torch.lstm(x, (zeros, zeros), params, True, 1, 0.0, self.training, False, True)
-            hs.append(out.gather(1, idx).squeeze(1))  # [B, H]
-        return torch.cat(hs, -1)
+            runs.append(out)
+        return runs
 
     def step(self, x: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
         _require_unidirectional(self)
@@ -214,6 +229,10 @@ class LayerNormLSTM(nn.Module):
     def final_hidden(self, inputs: Tensor, lengths: Tensor) -> Tensor:
         """``h`` after each sequence's last real step, ``[B, H * dirs]``."""
         return self.forward(inputs, lengths)[1][0]
+
+    def outputs(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        """Outputs at every real step, ``[B, T, H * dirs]``, zero at ``t >= lengths``."""
+        return self.forward(inputs, lengths)[0]
 
     def step(self, x: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
         _require_unidirectional(self)
