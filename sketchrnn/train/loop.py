@@ -43,9 +43,22 @@ def pick_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
-def learning_rate(step: int, lr: float, decay: float, min_lr: float) -> float:
-    """magenta: (lr - min_lr) * decay^step + min_lr."""
+def learning_rate(step: int, lr: float, decay: float, min_lr: float, *, schedule: str = "exponential",
+                  total_steps: int = 1) -> float:
+    """exponential (magenta): ``(lr - min_lr) decay^step + min_lr``; cosine: half a cosine from
+    ``lr`` at step 0 to ``min_lr`` at ``total_steps`` (then flat)."""
+    if schedule == "cosine":
+        progress = min(step / max(total_steps, 1), 1.0)
+        return min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
     return (lr - min_lr) * decay**step + min_lr
+
+
+def make_optimizer(parameters, lr: float, weight_decay: float) -> torch.optim.Optimizer:  # type: ignore[no-untyped-def]
+    """Adam (magenta's optimiser); AdamW, whose decay does not pass through Adam's scaling, when
+    there is weight decay to apply."""
+    if weight_decay > 0:
+        return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
+    return torch.optim.Adam(parameters, lr=lr)
 
 
 def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks | None = None,
@@ -69,7 +82,7 @@ def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks |
     model = state.model if state else build_model(cfg.model.name, **model_kwargs)
     model.to(device)
     loss_fn = build_loss(cfg.loss.name, n_max=job.data.max_seq_len, **cfg.loss.model_dump(exclude={"name"}))
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
+    optimizer = make_optimizer(model.parameters(), cfg.train.lr, cfg.train.weight_decay)
     start_step, best, bad_evals = 0, math.inf, 0
     if state is not None:
         optimizer.load_state_dict(state.train_state["optimizer"])
@@ -89,7 +102,8 @@ def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks |
     t0, steps_done, step = time.perf_counter(), 0, start_step
     last_train: dict[str, float] = {}
     for step in range(start_step + 1, cfg.train.steps + 1):
-        lr = learning_rate(step - 1, cfg.train.lr, cfg.train.lr_decay, cfg.train.min_lr)
+        lr = learning_rate(step - 1, cfg.train.lr, cfg.train.lr_decay, cfg.train.min_lr,
+                           schedule=cfg.train.lr_schedule, total_steps=cfg.train.steps)
         for group in optimizer.param_groups:
             group["lr"] = lr
         terms = compute_terms(net, loss_fn, next(stream), step - 1, device)
