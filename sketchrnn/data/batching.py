@@ -7,6 +7,8 @@
   ``[1 - s, 1 + s]``) and ``augment_strokes`` (drop interior pen-down points with probability
   ``p``; a point is eligible when it and the three before it are pen-down, i.e. magenta's
   ``count > 2``). A dropped point's offset is merged into the next point, so the drawing is kept.
+  Optionally a random rotation of each sketch (not in magenta; off by default): the predict model
+  should not care whether a sketch leans a little.
 * Truncation (the predict task) keeps the first ``ceil((1 - c) n)`` points, ``c ~ U[lo, hi]`` per
   sketch, at least 2, and lifts the pen after the last kept point.
 * ``balanced`` batches hold equal counts per label (exact when ``batch_size`` divides evenly).
@@ -45,6 +47,7 @@ class Augment:
 
     scale: float = 0.15  # per-axis stretch factor in [1 - scale, 1 + scale]
     drop: float = 0.1  # probability of dropping an eligible interior point
+    rotate: float = 0.0  # rotate each sketch by an angle in [-rotate, rotate] degrees
 
 
 def _drop_points(points: np.ndarray, offsets: np.ndarray, p: float, rng: np.random.Generator):
@@ -68,6 +71,13 @@ def _drop_points(points: np.ndarray, offsets: np.ndarray, p: float, rng: np.rand
     new_offsets = np.zeros_like(offsets)
     np.cumsum(np.bincount(seg[keep], minlength=len(lengths)), out=new_offsets[1:])
     return merged, new_offsets
+
+
+def _rotate(xy: np.ndarray, offsets: np.ndarray, degrees: float, rng: np.random.Generator) -> np.ndarray:
+    """Each sketch's offsets ``[P, 2]`` turned by its own angle in ``[-degrees, degrees]``."""
+    theta = np.deg2rad(rng.uniform(-degrees, degrees, size=len(offsets) - 1))[segment_ids(offsets)]  # [P]
+    cos, sin = np.cos(theta), np.sin(theta)
+    return np.stack([cos * xy[:, 0] - sin * xy[:, 1], sin * xy[:, 0] + cos * xy[:, 1]], 1).astype(xy.dtype)
 
 
 def _truncate(points: np.ndarray, offsets: np.ndarray, lo: float, hi: float, rng: np.random.Generator):
@@ -107,6 +117,8 @@ def make_batch(
         if augment.scale > 0:
             factors = rng.uniform(1 - augment.scale, 1 + augment.scale, size=(len(indices), 2))
             points[:, :2] *= factors.astype(np.float32)[segment_ids(offsets)]  # [B, 2] -> [P, 2]
+        if augment.rotate > 0:
+            points[:, :2] = _rotate(points[:, :2], offsets, augment.rotate, rng)
     if truncate is not None:
         points, offsets = _truncate(points, offsets, truncate[0], truncate[1], rng)
     x = stroke3_to_stroke5(points.astype(np.float32, copy=False), offsets)  # [B, T, 5]

@@ -23,7 +23,8 @@ def batch_stream(job: JobSpec, data_set: Any, *, seed: int, rank: int, world_siz
     from sketchrnn.errors import DataError
 
     rng = np.random.default_rng(seed)
-    augment = Augment(scale=job.data.augment_scale, drop=job.data.augment_drop)
+    augment = Augment(scale=job.data.augment_scale, drop=job.data.augment_drop,
+                      rotate=job.data.augment_rotate)
     truncate = (job.data.truncate_min, job.data.truncate_max) if job.task == "predict" else None
     while True:
         produced = 0

@@ -119,6 +119,24 @@ def test_scale_augmentation_is_per_sketch_and_within_bounds():
     np.testing.assert_array_equal(x[:, :, 2:], ref[:, :, 2:])
 
 
+def test_rotation_turns_each_sketch_rigidly_within_bounds():
+    """Per sketch: lengths of offsets kept, one angle for all its points (from atan2), within +-15 deg."""
+    data = random_set(5, n=40)
+    idx = np.arange(40)
+    batch = make_batch(data, idx, rng=np.random.default_rng(1), augment=Augment(scale=0.0, drop=0.0, rotate=15))
+    plain = make_batch(data, idx)
+    x, ref = batch.x.numpy().astype(np.float64), plain.x.numpy().astype(np.float64)
+    np.testing.assert_allclose(np.hypot(x[..., 0], x[..., 1]), np.hypot(ref[..., 0], ref[..., 1]), atol=1e-5)
+    angles = []
+    for b in range(40):
+        n = int(plain.lengths[b])
+        turn = np.angle((x[b, :n, 0] + 1j * x[b, :n, 1]) / (ref[b, :n, 0] + 1j * ref[b, :n, 1]))  # [n]
+        np.testing.assert_allclose(turn, turn[0], atol=1e-4)
+        angles.append(np.rad2deg(turn[0]))
+    assert np.abs(angles).max() <= 15 + 1e-4 and np.std(angles) > 3  # random per sketch
+    np.testing.assert_array_equal(x[:, :, 2:], ref[:, :, 2:])
+
+
 def test_truncation_within_bounds():
     data = random_set(5, n=100)
     idx = np.arange(100)
