@@ -38,6 +38,9 @@ class DataConfig(_Strict):
     bucket: bool = Field(True, description="Group sketches of similar length into batches.")
     augment_scale: float = Field(0.15, ge=0, lt=1, description="Random per-axis scale, +-fraction.")
     augment_drop: float = Field(0.1, ge=0, lt=1, description="Probability of dropping an interior point.")
+    augment_rotate: float = Field(
+        0.0, ge=0, le=180, description="Random rotation of each sketch, +-degrees (0: none)."
+    )
     truncate_min: float = Field(0.0, ge=0, lt=1, description="Predict task: smallest tail fraction cut.")
     truncate_max: float = Field(0.5, ge=0, lt=1, description="Predict task: largest tail fraction cut.")
 
@@ -80,6 +83,10 @@ class ModelConfig(_Strict):
     recurrent_dropout: float = Field(0.1, ge=0, lt=1, description="Recurrent dropout (layer_norm cell).")
     head_hidden: int = Field(256, ge=1, description="Classifier MLP width.")
     head_dropout: float = Field(0.1, ge=0, lt=1, description="Classifier MLP dropout.")
+    conv_channels: int = Field(
+        96, ge=0, description="Classifier: channels of the 1-D convolution front end (0: none)."
+    )
+    feature_dropout: float = Field(0.2, ge=0, lt=1, description="Classifier: dropout on the LSTM input.")
 
     def build_kwargs(self) -> dict[str, Any]:
         """Flat keyword arguments for the model builder (preset applied, then explicit fields)."""
@@ -106,6 +113,12 @@ class TrainConfig(_Strict):
     lr: float = Field(1e-3, gt=0, description="Adam learning rate.")
     lr_decay: float = Field(0.9999, gt=0, le=1, description="Multiplicative decay per step.")
     min_lr: float = Field(1e-5, ge=0, description="Learning-rate floor.")
+    lr_schedule: Literal["exponential", "cosine"] = Field(
+        "exponential",
+        description="exponential: magenta's (lr - min_lr) lr_decay^step + min_lr; cosine: lr to "
+        "min_lr over `steps` (lr_decay unused).",
+    )
+    weight_decay: float = Field(0.0, ge=0, description="Decoupled weight decay (AdamW when > 0).")
     grad_clip: float = Field(1.0, gt=0, description="Gradient norm clipping.")
     eval_every: int = Field(500, ge=1, description="Validate every K steps.")
     eval_batches: int = Field(20, ge=1, description="Validation batches per evaluation.")
@@ -123,10 +136,19 @@ class TaskConfig(_Strict):
     train: TrainConfig = Field(default_factory=TrainConfig)
 
 
+# The predict model's own defaults: what the draw settings would be wrong for. Chosen on the real
+# four-category data (docs/predict.md): the classifier overfits 1,800 sketches per category within
+# a few hundred steps at the draw models' settings, so it gets dropout, smoothing, weight decay and
+# a cosine schedule that ends at a small learning rate.
+PREDICT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "model": {"name": "classifier", "head_dropout": 0.3},
+    "loss": {"name": "classification", "label_smoothing": 0.05},
+    "train": {"lr": 3e-3, "lr_schedule": "cosine", "weight_decay": 0.05},
+}
+
+
 def _predict_defaults() -> TaskConfig:
-    return TaskConfig(
-        model=ModelConfig(name="classifier"), loss=LossConfig(name="classification")
-    )
+    return TaskConfig.model_validate(PREDICT_DEFAULTS)
 
 
 class Config(_Strict):
@@ -138,13 +160,14 @@ class Config(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _predict_names(cls, data: Any) -> Any:
-        """A partial [predict] section still means the classifier and its loss, not the draw defaults."""
+    def _predict_section_defaults(cls, data: Any) -> Any:
+        """A partial [predict] section keeps the predict defaults for every key it does not set
+        (the classifier and its loss, not the draw defaults)."""
         if isinstance(data, dict) and isinstance(data.get("predict"), dict):
             predict = dict(data["predict"])
-            for section, name in (("model", "classifier"), ("loss", "classification")):
+            for section, defaults in PREDICT_DEFAULTS.items():
                 if isinstance(predict.get(section, {}), dict):
-                    predict[section] = {"name": name, **predict.get(section, {})}
+                    predict[section] = {**defaults, **predict.get(section, {})}
             data = {**data, "predict": predict}
         return data
 

@@ -75,3 +75,17 @@ def test_bad_files(tmp_path):
     other.write_text("{}")
     with pytest.raises(ConfigError, match="unknown suffix"):
         load_config(other)
+
+
+def test_partial_predict_section_keeps_the_predict_defaults():
+    """Setting one predict key must not swap the rest for the draw defaults."""
+    from sketchrnn.config import PREDICT_DEFAULTS
+
+    cfg = Config.model_validate({"predict": {"train": {"steps": 7}, "model": {"enc_hidden": 32}}})
+    assert cfg.predict.train.steps == 7 and cfg.predict.model.enc_hidden == 32
+    for section, defaults in PREDICT_DEFAULTS.items():
+        for key, value in defaults.items():
+            assert getattr(getattr(cfg.predict, section), key) == value, f"predict.{section}.{key}"
+    assert cfg.predict.train.lr != cfg.draw.train.lr  # the two tasks really differ
+    overridden = Config.model_validate({"predict": {"train": {"lr_schedule": "exponential"}}})
+    assert overridden.predict.train.lr_schedule == "exponential"

@@ -1,4 +1,7 @@
-"""Size presets: tiny (tests, smoke runs), small (a laptop), paper (Ha & Eck 2017 / magenta)."""
+"""Size presets: tiny (tests, smoke runs), small (a laptop), paper (Ha & Eck 2017 / magenta).
+
+conv_channels sizes the predict model's convolution front end (not in the paper).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,9 @@ from typing import Any
 from sketchrnn.errors import ConfigError
 
 PRESETS: dict[str, dict[str, int]] = {
-    "tiny": dict(enc_hidden=16, dec_hidden=32, z_dim=8, n_mixtures=3),
-    "small": dict(enc_hidden=128, dec_hidden=256, z_dim=64, n_mixtures=10),
-    "paper": dict(enc_hidden=256, dec_hidden=512, z_dim=128, n_mixtures=20),
+    "tiny": dict(enc_hidden=16, dec_hidden=32, z_dim=8, n_mixtures=3, conv_channels=8),
+    "small": dict(enc_hidden=128, dec_hidden=256, z_dim=64, n_mixtures=10, conv_channels=96),
+    "paper": dict(enc_hidden=256, dec_hidden=512, z_dim=128, n_mixtures=20, conv_channels=96),
 }
 
 

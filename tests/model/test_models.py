@@ -206,9 +206,9 @@ def test_recurrent_dropout_only_in_training() -> None:
 
 
 def test_presets_and_cell_names() -> None:
-    assert preset_kwargs("tiny", SketchClassifier) == {"enc_hidden": 16, "z_dim": 8}
+    assert preset_kwargs("tiny", SketchClassifier) == {"enc_hidden": 16, "z_dim": 8, "conv_channels": 8}
     assert preset_kwargs("paper", DecoderOnlySketchRNN) == {"dec_hidden": 512, "n_mixtures": 20}
-    assert preset_kwargs("small", SketchRNN) == PRESETS["small"]
+    assert preset_kwargs("small", SketchRNN) == {k: v for k, v in PRESETS["small"].items() if k != "conv_channels"}
     with pytest.raises(ConfigError, match="tiny, small, paper"):
         preset_kwargs("huge")
     with pytest.raises(ConfigError, match="lstm, layer_norm"):
@@ -218,7 +218,7 @@ def test_presets_and_cell_names() -> None:
 
 def test_cpu_fast_paths_equal_the_packed_reference():
     """The unpacked encoder path and the fused decoder cell compute what nn.LSTM computes."""
-    from torch.nn.utils.rnn import pack_padded_sequence
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     from sketchrnn.model.lstm import make_lstm
 
@@ -235,6 +235,17 @@ def test_cpu_fast_paths_equal_the_packed_reference():
     g_fast = torch.autograd.grad(enc.final_hidden(x, lengths).sum(), [x, *enc.parameters()])
     for a, b in zip(g_fast, g_ref):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+    # Every step's output (the classifier pools them): torch's packed outputs, zero-padded.
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    out_ref, _ = enc.lstm(packed)
+    out_ref, _ = pad_packed_sequence(out_ref, batch_first=True, total_length=x.shape[1])
+    weights = torch.randn_like(out_ref)  # a loss that reads every position, padding included
+    torch.testing.assert_close(enc.outputs(x, lengths), out_ref, rtol=1e-5, atol=1e-6)
+    g_ref = torch.autograd.grad((out_ref * weights).sum(), [x, *enc.parameters()])
+    g_fast = torch.autograd.grad((enc.outputs(x, lengths) * weights).sum(), [x, *enc.parameters()])
+    for a, b in zip(g_fast, g_ref):  # sums over every position: float32 rounding ~1e-6 absolute
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
     dec = make_lstm("lstm", 5, 12)
     state = (torch.randn(6, 12), torch.randn(6, 12))
