@@ -1,7 +1,7 @@
 """How the predict model's accuracy grows with training sketches per category (is it data-bound?).
 
-    python benchmarks/bench_predict_data.py --fractions 0.25,0.5,1 --steps 2500
-    python benchmarks/bench_predict_data.py --fractions 0.5,1 --steps 300     # a quick look
+    python benchmarks/bench_predict_data.py                 # 0.25, 0.5, 1 x 2,500 steps (~35 min)
+    python benchmarks/bench_predict_data.py --quick         # 0.5, 1 x 100 steps: checks that it runs
 
 Trains the predict model (the library's classifier, its default regularisation, the augmentation of
 docs/predict.md) on a class-balanced random subset of each category's train split, the same steps
@@ -13,9 +13,11 @@ of one seeded permutation, so a larger subset contains every smaller one.
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 import torch
@@ -30,8 +32,9 @@ from sketchrnn.predict.inference import classify, cut_tails
 from sketchrnn.train.job import load_splits
 from sketchrnn.train.loop import learning_rate, make_optimizer
 
+import _common as C  # noqa: E402
+
 CATEGORIES = ["alarm clock", "face", "pig", "radio"]
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "quickdraw"
 
 
 def nested_subset(train: SketchSet, fraction: float, seed: int = 0) -> SketchSet:
@@ -75,9 +78,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fractions", default="0.25,0.5,1", help="comma-separated shares of the train split")
     parser.add_argument("--steps", type=int, default=2500)
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
-    parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--quick", action="store_true", help="fractions 0.5,1 and 100 steps")
+    parser.add_argument("--data-dir", type=Path, default=C.DEFAULT_DATA_DIR)
+    parser.add_argument("--out", type=Path, default=C.RESULTS / "predict_data_cpu.json")
     args = parser.parse_args()
+    if args.quick:
+        args.fractions, args.steps = "0.5,1", 100
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     config = DataConfig(categories=CATEGORIES, data_dir=args.data_dir)
@@ -91,8 +97,7 @@ def main() -> None:
         rows.append({"fraction": fraction, "per_category": per_class, "steps": args.steps,
                      "valid_accuracy": accuracy, "wall_s": wall})
         print(f"{per_class:>12} {len(train):>14} {accuracy:>21.2%} {wall:>8.0f}", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+    C.write_json(args.out, {"machine": C.machine_info(), "rows": rows})
 
 
 if __name__ == "__main__":
