@@ -46,9 +46,10 @@ def test_train_sizes_and_steps_weigh_in():
 def test_batch_and_lr_rule():
     jobs = jobs_for(["cat", "pig"], batch=64)
     p = plan(jobs, 4, cluster_cpus=4, cluster_gpus=0, gpus_per_worker=None)
+    configured = {job.name: job.settings.train.lr for job in jobs}  # draw 1e-3, predict 3e-3
     for r in p.rows:
         assert r.batch == 64 and r.effective_batch == 64 * r.workers
-        assert r.effective_lr == r.lr == 1e-3
+        assert r.effective_lr == r.lr == configured[r.job]
 
 
 def test_fewer_workers_than_jobs_queues_biggest_first():
