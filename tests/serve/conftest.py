@@ -34,8 +34,10 @@ def make_runs(root: Path, *, predict: bool = True, draw: tuple[str, ...] = tuple
     for category in draw:
         meta = CheckpointMeta(model="sketch_rnn", model_kwargs=dict(tiny), task="draw",
                               categories=[category], scale=30.0, max_seq_len=40)
-        save_checkpoint(runs / draw_job_name(category) / "checkpoints" / "best",
-                        build_model("sketch_rnn", **tiny), meta)
+        model = build_model("sketch_rnn", **tiny)
+        with torch.no_grad():  # an untrained decoder may end at once; completions must have points
+            model.decoder.output.bias[2] = -8.0  # pen logits come first: index 2 is end-of-sketch
+        save_checkpoint(runs / draw_job_name(category) / "checkpoints" / "best", model, meta)
     runs.mkdir(parents=True, exist_ok=True)
     return runs
 
