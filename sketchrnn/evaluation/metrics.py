@@ -48,7 +48,6 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     confidence = probs.max(axis=1)
     correct = probs.argmax(axis=1) == np.asarray(labels)
     which = np.minimum((confidence * bins).astype(np.int64), bins - 1)  # [n]
-    count = np.bincount(which, minlength=bins)
     conf_sum = np.bincount(which, weights=confidence, minlength=bins)
     acc_sum = np.bincount(which, weights=correct.astype(np.float64), minlength=bins)
     return float(np.abs(conf_sum - acc_sum).sum() / len(probs))
