@@ -41,9 +41,9 @@ def _formats(text: str) -> list[str]:
 
 def load_draw_model(category: str, runs_dir: Path, checkpoint: Path | None) -> tuple[Any, Any]:
     from sketchrnn.predict.loading import load_draw
-    from sketchrnn.train.runs import draw_job_name, find_checkpoint
+    from sketchrnn.train.runs import draw_checkpoint
 
-    return load_draw(checkpoint or find_checkpoint(runs_dir, draw_job_name(category)))
+    return load_draw(checkpoint or draw_checkpoint(runs_dir, category))
 
 
 def write_sketches(sketches: list[Any], out_dir: Path, formats: list[str], stem: str) -> list[Path]:
@@ -85,7 +85,7 @@ def _print_summary(title: str, sketches: list[Any], paths: list[Path], seconds: 
 @model_options
 def sample(category: str, count: int, greedy: bool, runs_dir: Path, checkpoint: Path | None,
            out_dir: Path | None, temperature: float, seed: int, formats: str) -> None:
-    """Draw new sketches of CATEGORY with its trained draw model.
+    """Draw new sketches of CATEGORY with its trained draw model (its latest checkpoint).
 
     \b
     Examples:

@@ -135,10 +135,10 @@ def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: 
     from sketchrnn.predict.loading import job_for, load_data, load_draw, predict_checkpoint
     from sketchrnn.predict.predictor import Predictor
     from sketchrnn.render import grid_png
-    from sketchrnn.train.runs import draw_job_name, find_checkpoint
+    from sketchrnn.train.runs import draw_checkpoint
 
     start = time.perf_counter()
-    path = Path(checkpoint) if checkpoint else find_checkpoint(runs_dir, draw_job_name(category))
+    path = Path(checkpoint) if checkpoint else draw_checkpoint(runs_dir, category)
     model, meta = load_draw(path)
     job = job_for(path, meta, data_dir)
     data = load_data(path, meta, data_dir)

@@ -93,10 +93,10 @@ def load_data(checkpoint: Path, meta: Any, data_dir: Path | None = None) -> Any:
 
 def find_draw_checkpoint(category: str, runs_dir: Path) -> Path | None:
     """The draw model of ``category`` under ``runs_dir``, or None when none was trained."""
-    from sketchrnn.train.runs import draw_job_name, find_checkpoint
+    from sketchrnn.train.runs import draw_checkpoint
 
     try:
-        return find_checkpoint(Path(runs_dir), draw_job_name(category))
+        return draw_checkpoint(Path(runs_dir), category)
     except CheckpointError:
         return None
 

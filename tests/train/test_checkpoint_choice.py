@@ -1,0 +1,63 @@
+"""Which checkpoint each command loads: draw models their latest, the predict model its best."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from sketchrnn.checkpoint import CheckpointMeta, save_checkpoint
+from sketchrnn.errors import CheckpointError
+from sketchrnn.model.presets import PRESETS
+from sketchrnn.registry import build_model
+from sketchrnn.train.runs import PREDICT_JOB, draw_checkpoint, draw_job_name, find_checkpoint
+
+
+def save(folder: Path, task: str, step: int) -> None:
+    torch.manual_seed(step)
+    if task == "draw":
+        name, kwargs, categories = "sketch_rnn_uncond", {"dec_hidden": 8, "n_mixtures": 2}, ["pig"]
+    else:
+        name, kwargs, categories = "classifier", {**PRESETS["tiny"], "n_categories": 2}, ["pig", "sun"]
+    meta = CheckpointMeta(model=name, model_kwargs=kwargs, task=task, categories=categories,
+                          scale=20.0, max_seq_len=30, step=step)
+    save_checkpoint(folder, build_model(name, **kwargs), meta)
+
+
+@pytest.fixture
+def runs(tmp_path):
+    for job, task in ((draw_job_name("pig"), "draw"), (PREDICT_JOB, "predict")):
+        save(tmp_path / job / "checkpoints" / "best", task, 1)  # lowest valid loss, early
+        save(tmp_path / job / "checkpoints" / "latest", task, 9)
+    return tmp_path
+
+
+def step_of(path: Path) -> int:
+    return CheckpointMeta.model_validate_json((path / "meta.json").read_text()).step
+
+
+def test_draw_commands_take_the_latest_and_predict_the_best(runs):
+    assert step_of(draw_checkpoint(runs, "pig")) == 9
+    assert step_of(find_checkpoint(runs, PREDICT_JOB)) == 1
+
+
+def test_each_falls_back_to_the_other_folder(runs):
+    import shutil
+
+    shutil.rmtree(runs / draw_job_name("pig") / "checkpoints" / "latest")
+    shutil.rmtree(runs / PREDICT_JOB / "checkpoints" / "best")
+    assert step_of(draw_checkpoint(runs, "pig")) == 1
+    assert step_of(find_checkpoint(runs, PREDICT_JOB)) == 9
+    with pytest.raises(CheckpointError, match="no trained model 'draw-sun'.*fit 'sun'"):
+        draw_checkpoint(runs, "sun")
+
+
+def test_sample_and_predict_completion_load_the_latest_draw_model(runs):
+    """The CLI's loaders, not just the path helper: the step of the model they actually load."""
+    from sketchrnn.cli.sample_cmd import load_draw_model
+    from sketchrnn.predict.loading import find_draw_checkpoint
+
+    _, meta = load_draw_model("pig", runs, None)
+    assert meta.step == 9
+    assert step_of(find_draw_checkpoint("pig", runs)) == 9
