@@ -263,14 +263,18 @@ class SimpleBatches:
         return to_stroke5([self.sketches[i] for i in idx], self.pad_to)
 
 
-def paper_kwargs() -> dict[str, int]:
-    """The paper preset's sizes (from the library when it is importable)."""
+def preset_sizes(preset: str = "paper") -> dict[str, int]:
+    """The Sketch-RNN sizes of a library preset: only what ``SketchRNN`` accepts (a preset also
+    sizes other models, e.g. the classifier's ``conv_channels``). Without an importable library,
+    the paper's sizes."""
     try:
-        from sketchrnn.model.presets import PRESETS
-
-        return dict(PRESETS["paper"])
+        from sketchrnn.model.presets import preset_kwargs
+        from sketchrnn.model.sketch_rnn import SketchRNN
     except Exception:  # noqa: BLE001
+        if preset != "paper":
+            raise
         return dict(enc_hidden=256, dec_hidden=512, z_dim=128, n_mixtures=20)
+    return preset_kwargs(preset, SketchRNN)
 
 
 def parameter_count(model: Any) -> int:

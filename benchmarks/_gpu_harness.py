@@ -34,7 +34,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
                     batch_sizes=[8, 16], warmup=1, steps=2, n_max=200,
                     sample_ns=[1, 10, 100], sample_len=10, smoke_steps=40, smoke_batch=16,
                     gemm=[(64, 256, 512)], ddp_steps=2, n_train=600)
-    return dict(device="cuda", dry=False, sizes=C.paper_kwargs(),
+    return dict(device="cuda", dry=False, sizes=C.preset_sizes("paper"),
                 smoke_sizes=dict(enc_hidden=128, dec_hidden=256, z_dim=64, n_mixtures=10),
                 batch_sizes=[100, 1000], warmup=5, steps=args.steps, n_max=200,
                 sample_ns=[1, 10, 100, 1000, 10000], sample_len=100, smoke_steps=args.smoke_steps,
@@ -136,6 +136,8 @@ def make_step(model, loss_fn, opt, device: str, *, autocast: Any = None, metrics
     clip_grad_norm_(1.0), Adam, then ``float()`` of every term (one host sync each)."""
     import torch
 
+    from sketchrnn.train.loop import optimizer_step
+
     loss_call = loss_fn if loss_call is None else loss_call
     forward = model if forward is None else forward  # (a module's truth value calls len())
     device_type = "cuda" if device.startswith("cuda") else "cpu"
@@ -148,10 +150,7 @@ def make_step(model, loss_fn, opt, device: str, *, autocast: Any = None, metrics
         with ctx:
             out = forward(x, lengths_model)
             terms = loss_call(out, x, lengths_dev, i)
-        opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        optimizer_step(model, opt, terms["loss"], 1.0)
         if metrics_sync:
             return {k: float(v.detach()) for k, v in terms.items()}["loss"]
         return terms["loss"].detach()

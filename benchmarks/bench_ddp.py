@@ -44,6 +44,7 @@ def _worker(rank: int, world: int, port: int, cfg: dict[str, Any], q) -> None:
     from sketchrnn.data.preprocess import prepare
     from sketchrnn.losses.sketch_rnn import SketchRNNLoss
     from sketchrnn.model.sketch_rnn import SketchRNN
+    from sketchrnn.train.loop import optimizer_step
 
     if world > 1:
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
@@ -62,10 +63,7 @@ def _worker(rank: int, world: int, port: int, cfg: dict[str, Any], q) -> None:
             b = next(stream)
             out = net(b.x, b.lengths)
             terms = loss_fn(out, b.x, b.lengths, i)
-            opt.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            optimizer_step(model, opt, terms["loss"], 1.0)
             float(terms["loss"].detach())
             return int(b.lengths.sum())
 
@@ -134,12 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     preset = args.preset or ("small" if args.quick else "paper")
     args.steps = args.steps or (2 if args.quick else 4)
-    if preset == "paper":
-        sizes = C.paper_kwargs()
-    else:
-        from sketchrnn.model.presets import PRESETS
-
-        sizes = dict(PRESETS[preset])
+    sizes = C.preset_sizes(preset)
     info = C.machine_info()
     C.log(f"bench_ddp: {preset} preset, {args.steps} steps; load {info['loadavg_1_5_15']}")
     rows = []

@@ -46,10 +46,10 @@ def worker(batch: int, length: int, steps: int, preset: str, real: bool, data_di
     torch.set_flush_denormal(True)
     from sketchrnn.losses.sketch_rnn import SketchRNNLoss
     from sketchrnn.model.sketch_rnn import SketchRNN
+    from sketchrnn.train.loop import optimizer_step
 
     rss_import = _rss_mib()
-    sizes = C.paper_kwargs() if preset == "paper" else __import__(
-        "sketchrnn.model.presets", fromlist=["PRESETS"]).PRESETS[preset]
+    sizes = C.preset_sizes(preset)
     torch.manual_seed(0)
     model = SketchRNN(**sizes)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -70,10 +70,7 @@ def worker(batch: int, length: int, steps: int, preset: str, real: bool, data_di
     for i, (x, lengths) in enumerate(batches):
         out = model(x, lengths)
         terms = loss_fn(out, x, lengths, i)
-        opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        optimizer_step(model, opt, terms["loss"], 1.0)
         float(terms["loss"].detach())
     dt = time.perf_counter() - t0
     return {"batch_size": batch, "max_seq_len": length, "real": real, "steps": steps,

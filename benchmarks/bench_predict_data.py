@@ -30,7 +30,7 @@ from sketchrnn.data.strokes import SketchSet
 from sketchrnn.model.classifier import SketchClassifier
 from sketchrnn.predict.inference import classify, cut_tails
 from sketchrnn.train.job import load_splits
-from sketchrnn.train.loop import learning_rate, make_optimizer
+from sketchrnn.train.loop import learning_rate, make_optimizer, optimizer_step
 
 import _common as C  # noqa: E402
 
@@ -61,10 +61,7 @@ def train_and_score(train: SketchSet, valid: SketchSet, steps: int, seed: int = 
             group["lr"] = learning_rate(step, lr, 1.0, 1e-5, schedule="cosine", total_steps=steps)
         batch = next(stream)
         loss = F.cross_entropy(model(batch.x, batch.lengths), batch.labels, label_smoothing=0.05)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        optimizer_step(model, optimizer, loss, 1.0)
     wall = time.perf_counter() - t0
     accuracies = []
     for rep in range(4):

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     from sketchrnn import sampling
     from sketchrnn.model.sketch_rnn import SketchRNN
 
-    sizes = C.paper_kwargs() if preset == "paper" else __import__("sketchrnn.model.presets", fromlist=["PRESETS"]).PRESETS[preset]
+    sizes = C.preset_sizes(preset)
     torch.manual_seed(0)
     model = SketchRNN(**sizes)
     with torch.no_grad():

@@ -96,7 +96,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     from sketchrnn.losses.sketch_rnn import SketchRNNLoss
     from sketchrnn.model.sketch_rnn import SketchRNN
 
-    sizes = _sizes(args)
+    sizes = C.preset_sizes(args.preset)
     torch.manual_seed(0)
     model = SketchRNN(**sizes, cell=args.cell)
     model.train()
@@ -129,14 +129,6 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
         "gemm_before": gemm_before, "gemm_after": gemm_after,
         "loadavg_before": load0, "loadavg_after": C.loadavg(), "profile": profile,
     }
-
-
-def _sizes(args: argparse.Namespace) -> dict[str, int]:
-    if args.preset == "paper":
-        return C.paper_kwargs()
-    from sketchrnn.model.presets import PRESETS
-
-    return dict(PRESETS[args.preset])
 
 
 def _batches(args: argparse.Namespace, *, bucket: bool):
@@ -343,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
     peak0 = C.gemm_peak(seconds=max(args.gemm_s, 0.5), context=True)
     C.log(C.table([{"shape": s["shape"], "best GFLOP/s": s["best_gflops"], "median": s["median_gflops"]}
                    for s in peak0["shapes"]], title="fp32 GEMM (driver process, before)"))
-    sizes = C.paper_kwargs() if args.preset == "paper" else _sizes(args)
+    sizes = C.preset_sizes(args.preset)
     flops = C.model_flops(**sizes)
     C.log(f"FLOPs: {C.FLOP_FORMULA}\n  per real point: forward {flops['forward_per_point']:,} "
           f"(encoder {flops['encoder_per_point']:,}, decoder {flops['decoder_per_point']:,}, "

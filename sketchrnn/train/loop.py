@@ -53,6 +53,17 @@ def learning_rate(step: int, lr: float, decay: float, min_lr: float, *, schedule
     return (lr - min_lr) * decay**step + min_lr
 
 
+def optimizer_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
+                   grad_clip: float) -> None:
+    """One update as ``fit_job`` makes it: fresh gradients of ``loss``, their global norm clipped
+    to ``grad_clip`` (magenta's gradient clipping), then the optimiser step. The benchmarks time
+    this same call."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+
+
 def make_optimizer(parameters, lr: float, weight_decay: float) -> torch.optim.Optimizer:  # type: ignore[no-untyped-def]
     """Adam (magenta's optimiser); AdamW, whose decay does not pass through Adam's scaling, when
     there is weight decay to apply."""
@@ -107,10 +118,7 @@ def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks |
         for group in optimizer.param_groups:
             group["lr"] = lr
         terms = compute_terms(net, loss_fn, next(stream), step - 1, device)
-        optimizer.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
-        optimizer.step()
+        optimizer_step(model, optimizer, terms["loss"], cfg.train.grad_clip)
         steps_done += 1
         values = torch.stack([v.detach().float() for v in terms.values()]).tolist()  # one host sync
         last_train = dict(zip(terms, values))
