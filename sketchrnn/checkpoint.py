@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
 from sketchrnn import __version__
+from sketchrnn._io import fsync_file, write_text_atomic
 from sketchrnn.errors import CheckpointError
 
 FORMAT_VERSION = 1
@@ -103,7 +104,7 @@ def save_checkpoint(
         if train_state is not None:
             torch.save(train_state, tmp / TRAIN_STATE)
         for name in os.listdir(tmp):
-            _fsync(tmp / name)
+            fsync_file(tmp / name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -149,14 +150,7 @@ def update_meta_metrics(path: str | os.PathLike, metrics: dict[str, float | None
     meta = read_meta(path)
     meta = meta.model_copy(update={"metrics": {**meta.metrics, **metrics}})
     meta = CheckpointMeta.model_validate(meta.model_dump())  # validate the merged values
-    tmp = path / f".{META}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        tmp.write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        _fsync(tmp)
-        os.replace(tmp, path / META)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(path / META, meta.model_dump_json(indent=2) + "\n")
     return meta
 
 
@@ -268,8 +262,3 @@ def _check_plain(obj: Any, where: str) -> None:
         raise TypeError(f"{where} is a {type(obj).__module__}.{type(obj).__name__}; train_state "
                         "must hold only dicts, lists, tuples, numbers, strings and tensors "
                         "(convert numpy arrays with torch.from_numpy)")
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())

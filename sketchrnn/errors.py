@@ -39,3 +39,11 @@ class CheckpointError(SketchRNNError):
 
 class InputError(SketchRNNError):
     """Malformed user input (sketch files given to sample/predict, etc.)."""
+
+
+class OutputExistsError(SketchRNNError):
+    """A write that would replace an existing file the user did not ask to replace."""
+
+    def __init__(self, path: object, fix: str = "delete it, or choose another output name") -> None:
+        self.path = path
+        super().__init__(f"{path} already exists", fix)

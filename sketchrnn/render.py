@@ -6,7 +6,7 @@ never matters here. A sketch starts at the origin with the pen down (the ``data.
 convention, and what S0 means to the decoder). Pillow draws the raster formats (fast, no global
 state); matplotlib is used only for loss curves, through the object-oriented API (``Figure`` +
 ``FigureCanvasAgg``) so that nothing touches pyplot's global figure registry. Every file is
-written to a temporary file in the target directory and moved into place with ``os.replace``, so
+written with ``sketchrnn._io.atomic_write`` (temp file in the target folder, then a rename), so
 a reader never sees half a file.
 """
 
@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from sketchrnn._io import atomic_write
 from sketchrnn.data.strokes import stroke3_to_polylines
 
 BACKGROUND = 255  # white canvas (grayscale)
@@ -65,21 +65,6 @@ def _line_width(size: int) -> int:
     return max(1, round(size / 128))
 
 
-def _atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
-    """Call ``write(file)`` on a temp file beside ``path`` and rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def render_image(sketch: np.ndarray, size: int = 256, margin: float | None = None) -> Image.Image:
     """A grayscale ``size`` x ``size`` Pillow image of the sketch (black on white)."""
     margin = size * 0.06 if margin is None else margin
@@ -91,7 +76,7 @@ def render_image(sketch: np.ndarray, size: int = 256, margin: float | None = Non
 def to_png(sketch: np.ndarray, path: str | os.PathLike, size: int = 256) -> Path:
     """Write one sketch as a PNG."""
     image = render_image(sketch, size)
-    return _atomic_write(path, lambda f: image.save(f, format="PNG"))
+    return atomic_write(path, lambda f: image.save(f, format="PNG"))
 
 
 def grid_png(
@@ -105,7 +90,7 @@ def grid_png(
     for i, sketch in enumerate(sketches):
         row, col = divmod(i, cols)
         image.paste(render_image(sketch, cell), (col * cell, row * cell))
-    return _atomic_write(path, lambda f: image.save(f, format="PNG"))
+    return atomic_write(path, lambda f: image.save(f, format="PNG"))
 
 
 def to_svg(sketch: np.ndarray, path: str | os.PathLike, size: int = 256) -> Path:
@@ -133,7 +118,7 @@ def to_svg(sketch: np.ndarray, path: str | os.PathLike, size: int = 256) -> Path
             "",
         ]
     )
-    return _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def to_gif(
@@ -165,7 +150,7 @@ def to_gif(
         frames.append(image)
     frame_ms = round(1000 / fps)
     durations = [frame_ms] * (len(frames) - 1) + [round(hold_s * 1000)]
-    return _atomic_write(
+    return atomic_write(
         path,
         lambda f: frames[0].save(
             f, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
@@ -199,7 +184,7 @@ def _plot_panels(history: list[dict], path, panels: list[tuple[str, str, Any]]) 
         ax.grid(alpha=0.3)
         if ax.has_data():
             ax.legend()
-    return _atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    return atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
 
 
 def plot_losses(history: list[dict], path: str | os.PathLike) -> Path:

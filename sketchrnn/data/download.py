@@ -1,9 +1,10 @@
 """Fetch one QuickDraw sketch-rnn ``.npz`` into the local cache, atomically.
 
 Why this shape: several processes (Ray workers, two terminals) may ask for the same category at
-once, and a network can die mid-transfer. So a download streams into a private temp file *inside
-the cache dir* (same filesystem, so the final ``os.replace`` is atomic), is validated with
-``load_npz`` before it gets its real name, and on any failure the temp file is removed. The cache
+once, and a network can die mid-transfer. So a download streams through
+``sketchrnn._io.atomic_write`` into a private temp file *inside the cache dir* (same filesystem,
+so the final rename is atomic), is validated with ``load_npz`` before it gets its real name, and
+on any failure the temp file is removed. The cache
 therefore only ever holds complete, loadable files, and "is it cached?" is just "does it exist?".
 
 Air-gapped clusters point ``SKETCHRNN_MIRROR`` at a copy of the bucket (``http://``, ``https://``
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from sketchrnn._io import atomic_write
 from sketchrnn.errors import DataError, DownloadError
 
 BASE_URL = "https://storage.googleapis.com/quickdraw_dataset/sketchrnn"
@@ -96,20 +97,8 @@ def download_category(
     fix = _how_to_provide(name, full=full)
     cache = resolve_cache_dir(cache_dir)
     final = cache / file_name(name, full=full)
-    # A private name per process, opened with "x" (not mkstemp, whose 0600 mode would make
-    # the cached file unreadable to other users of a shared SKETCHRNN_CACHE; "x" honours umask).
-    tmp = cache / f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        out = open(tmp, "xb")  # noqa: SIM115 (closed below, after the failure handling is set up)
-    except OSError as e:
-        raise DataError(
-            f"cannot write to the sketch cache {cache}: {e.strerror or e}",
-            f"set {CACHE_ENV} to a writable folder, or pass --data-dir DIR with '{final.name}'",
-        ) from e
-    try:
-        with out:
-            _stream(url, out, progress=progress, timeout=timeout, fix=fix)
+
+    def check(tmp: Path) -> None:
         try:
             load_npz(tmp)
         except DataError as e:
@@ -117,11 +106,16 @@ def download_category(
             raise DownloadError(
                 f"the file downloaded from {url} is not a valid sketch-rnn npz ({detail})", fix
             ) from e
-        os.replace(tmp, final)
-    except BaseException:
-        # Any failure, Ctrl-C included: the cache must never hold a partial file.
-        tmp.unlink(missing_ok=True)
-        raise
+
+    # Any failure, Ctrl-C included, leaves no partial file in the cache (atomic_write's promise).
+    try:
+        atomic_write(final, lambda out: _stream(url, out, progress=progress, timeout=timeout,
+                                                fix=fix), check=check)
+    except OSError as e:  # the cache or the temp file could not be created (_stream wraps its own)
+        raise DataError(
+            f"cannot write to the sketch cache {cache}: {e.strerror or e}",
+            f"set {CACHE_ENV} to a writable folder, or pass --data-dir DIR with '{final.name}'",
+        ) from e
     return final
 
 

@@ -10,13 +10,13 @@ so loading 75,000 sketches stays far below a second.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from sketchrnn._io import atomic_write
 from sketchrnn.errors import DataError
 
 SPLITS = ("train", "valid", "test")
@@ -141,22 +141,7 @@ def _storage_dtype(splits: SketchSplits) -> type:
 
 
 def save_npz(splits: SketchSplits, path: str | os.PathLike) -> Path:
-    """Write ``splits`` as a sketch-rnn ``.npz``, atomically (temp file + ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``splits`` as a sketch-rnn ``.npz``, atomically (``sketchrnn._io.atomic_write``)."""
     dtype = _storage_dtype(splits)
     arrays = {name: _to_object_array(splits.split(name), dtype) for name in SPLITS}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))

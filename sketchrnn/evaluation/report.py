@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from sketchrnn._io import write_text_atomic
 from sketchrnn.evaluation.protocol import Protocol
 
 REFERENCE = {"accuracy_mean": 0.958, "accuracy_std": 0.0017, "runs": 10, "n": 10_000,
@@ -30,8 +31,6 @@ def _job_root(checkpoint: Path) -> Path:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:
-    from sketchrnn.train.runs import write_text_atomic
-
     write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
     return path
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sketchrnn._io import write_text_atomic
 from sketchrnn.data.strokes import SketchSet, segment_ids
 from sketchrnn.evaluation.metrics import auroc, expected_calibration_error
 from sketchrnn.predict.inference import log_softmax, nll
@@ -161,11 +161,5 @@ def write_extra(path: str | os.PathLike, key: str, value: Any) -> Any:
     path = Path(path)
     meta = read_meta(path)
     meta = CheckpointMeta.model_validate({**meta.model_dump(), "extra": {**meta.extra, key: value}})
-    tmp = path / f".{META}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        tmp.write_text(meta.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path / META)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(path / META, meta.model_dump_json(indent=2) + "\n")
     return meta

@@ -9,8 +9,9 @@ from typing import Any
 import torch
 
 from sketchrnn import __version__
+from sketchrnn._io import write_text_atomic
 from sketchrnn.train.job import JobSpec
-from sketchrnn.train.runs import JobDir, write_text_atomic
+from sketchrnn.train.runs import JobDir
 
 SAMPLES_PER_CHECKPOINT = 16
 SAMPLE_TEMPERATURE = 0.25

@@ -15,12 +15,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from sketchrnn._io import write_text_atomic
 from sketchrnn.errors import CheckpointError
 
 PREDICT_JOB = "predict"
@@ -96,18 +95,6 @@ class JobDir:
         """Drop rows after `step` (resuming from a checkpoint taken at `step`)."""
         rows = [r for r in self.read_metrics() if int(r.get("step", 0)) <= step]
         write_text_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in rows))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def find_checkpoint(runs_dir: Path, job: str, *, which: str = "best") -> Path:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shlex
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sketchrnn._io import atomic_write, write_text_atomic
 from sketchrnn.tuning.sweep import SweepRun, SweepSpec
 from sketchrnn.tuning.trial import JOB_DIR, TrialFailed
 
@@ -110,7 +109,7 @@ def write_best(spec: SweepSpec, run: SweepRun, row: TrialRow) -> tuple[Path, Pat
             else "--only predict --categories " + shlex.quote(",".join(spec.categories)))
     header = (f"# Best configuration of sweep {spec.name}: trial {row.trial_id}, {run.metric} {value:.6g} "
               f"at step {step}.\n# Train it: sketchrnn fit {what} --config {config_path} --steps N\n")
-    _write_atomic(config_path, header + yaml.safe_dump(resolved_config(spec, row.params), sort_keys=False))
+    write_text_atomic(config_path, header + yaml.safe_dump(resolved_config(spec, row.params), sort_keys=False))
     checkpoint = row.job_dir / "checkpoints" / "best"
     if not (checkpoint / "meta.json").exists():
         checkpoint = row.job_dir / "checkpoints" / "latest"
@@ -121,7 +120,7 @@ def write_best(spec: SweepSpec, run: SweepRun, row: TrialRow) -> tuple[Path, Pat
         # `best` is the lowest valid loss of the trial (what the training loop keeps).
         "checkpoint": str(checkpoint) if (checkpoint / "meta.json").exists() else None,
     }
-    _write_atomic(info_path, json.dumps(info, indent=1) + "\n")
+    write_text_atomic(info_path, json.dumps(info, indent=1) + "\n")
     return config_path, info_path
 
 
@@ -149,24 +148,8 @@ def plot_trials(rows: list[TrialRow], metric: str, mode: str, path: Path, title:
     ax.grid(alpha=0.3)
     if ax.has_data() and len(ax.lines) <= 12:
         ax.legend(fontsize=7)
-    _write_atomic(path, fig, binary=True)
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
     return path
-
-
-def _write_atomic(path: Path, content: Any, binary: bool = False) -> None:
-    """A half-written best.yaml must never be what `fit --config` reads after a crash."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as fh:
-            if binary:
-                content.savefig(fh, format="png", dpi=100)
-            else:
-                fh.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def format_value(value: Any) -> str:
