@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from sketchrnn._io import atomic_write
+from sketchrnn.data.safe_npz import open_npz
 from sketchrnn.errors import DataError
 
 SPLITS = ("train", "valid", "test")
@@ -95,7 +96,7 @@ def load_npz(path: str | os.PathLike) -> SketchSplits:
         raise _bad(path, "is not an .npz (zip) file, or it is truncated",
                    "delete it and download or prepare it again")
     try:
-        with np.load(path, allow_pickle=True, encoding="latin1") as npz:
+        with open_npz(path) as npz:  # never unpickles anything but arrays of numbers
             keys = list(npz.files)
             missing = [name for name in SPLITS if name not in keys]
             if missing:
@@ -103,12 +104,9 @@ def load_npz(path: str | os.PathLike) -> SketchSplits:
                            f"{', '.join(keys) or '(none)'}",
                            "a sketch-rnn .npz needs the keys train, valid and test")
             arrays = {name: npz[name] for name in SPLITS}
-            for name, arr in arrays.items():
-                if not isinstance(arr, np.ndarray):  # a member that is not an .npy array
-                    raise ValueError(f"split '{name}' is not a numpy array")
     except DataError:
         raise
-    except Exception as exc:  # zlib, pickle, zipfile and format errors of a corrupt file
+    except Exception as exc:  # zlib and zipfile errors of a corrupt file
         raise _bad(path, f"cannot be read ({type(exc).__name__}: {exc})",
                    "delete it and download or prepare it again") from exc
     lists = {name: _split_to_list(path, name, arrays[name]) for name in SPLITS}

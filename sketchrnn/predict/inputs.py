@@ -196,23 +196,21 @@ def _read_ndjson(path: Path) -> list[tuple[np.ndarray, Units]]:
 
 
 def _read_numpy(path: Path) -> list[tuple[np.ndarray, Units]]:
+    from sketchrnn.data.safe_npz import load_npy, open_npz  # never unpickles code
+
     fix = "save a numeric [n, 3] stroke-3 array with numpy.save / numpy.savez"
     try:
         if path.suffix == ".npy":
-            return [(check_stroke3(np.load(path, allow_pickle=False), str(path)), "data")]
-        with np.load(path, allow_pickle=False) as npz:
+            return [(check_stroke3(load_npy(path), str(path)), "data")]
+        with open_npz(path) as npz:
             keys = list(npz.files)
             if {"train", "valid", "test"} <= set(keys):
                 return _sketch_rnn_test_split(path)
             if not keys:
                 raise _error(path, "the .npz holds no arrays", fix)
             return [(check_stroke3(npz[k], f"{path} key {k!r}"), "data") for k in keys]
-    except InputError:
-        raise
-    except ValueError as e:  # object arrays need pickle, which we never run on user files
-        raise _error(path, f"cannot be read without pickle ({e})".replace("\n", " "), fix) from None
-    except Exception as e:  # truncated zip, bad header
-        raise _error(path, f"is not a readable numpy file ({type(e).__name__}: {e})", fix) from None
+    except DataError as e:
+        raise InputError(e.message, e.fix) from None
 
 
 def _sketch_rnn_test_split(path: Path) -> list[tuple[np.ndarray, Units]]:

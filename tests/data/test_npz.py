@@ -12,24 +12,11 @@ import pytest
 from sketchrnn.data.npz import SketchSplits, load_npz, save_npz
 from sketchrnn.errors import DataError
 
+from .npz_payloads import object_array, sketch
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("SKETCHRNN_SHARED_DATA", REPO.parent / "shared" / "data"))
 NO_SHARED = "shared data folder absent (set SKETCHRNN_SHARED_DATA to /work/shared/data or similar)"
-
-
-def sketch(n: int, seed: int = 0, dtype=np.int16) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    s = np.zeros((n, 3), dtype=dtype)
-    s[:, :2] = rng.integers(-300, 300, size=(n, 2))
-    s[-1, 2] = 1
-    return s
-
-
-def object_array(items: list) -> np.ndarray:
-    out = np.empty(len(items), dtype=object)
-    for i, item in enumerate(items):
-        out[i] = item
-    return out
 
 
 def write_npz(path: Path, **arrays) -> Path:
@@ -159,7 +146,7 @@ def test_wrong_dtype(tmp_path):
     arrays = good_arrays()
     arrays["train"] = object_array([sketch(3), np.array([["a", "b", "c"]])])
     msg = _message(write_npz(tmp_path / "d.npz", **arrays))
-    assert "'train'" in msg and "sketch 1" in msg
+    assert "train.npy" in msg and "U1" in msg  # refused while reading, before any validation
 
 
 def test_nan_names_split_and_index(tmp_path):
