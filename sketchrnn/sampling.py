@@ -31,7 +31,9 @@ from torch import Tensor, nn
 
 from sketchrnn.data.strokes import stroke3_to_stroke5
 from sketchrnn.errors import InputError
-from sketchrnn.model.mixture import LOG_SIGMA_MAX, LOG_SIGMA_MIN, RHO_HAT_MAX, MixtureParams
+from sketchrnn.model.encoder import reparameterize
+from sketchrnn.model.mixture import MixtureParams, bounded
+from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 
 SketchInput = tuple[Tensor, Tensor] | Sequence[np.ndarray]  # (x [B,T,5], lengths [B]) | stroke-3s
 
@@ -60,9 +62,9 @@ def draw_step(mixture: MixtureParams, q_logits: Tensor, u: Tensor | None, eps: T
     if greedy:
         return mu_x, mu_y, pen
     half_log_t = 0.5 * math.log(temperature)  # sigma * sqrt(T)
-    sx = torch.exp(pick(mixture.log_sigma_x).clamp(LOG_SIGMA_MIN, LOG_SIGMA_MAX) + half_log_t)
-    sy = torch.exp(pick(mixture.log_sigma_y).clamp(LOG_SIGMA_MIN, LOG_SIGMA_MAX) + half_log_t)
-    rho = torch.tanh(pick(mixture.rho_hat).clamp(-RHO_HAT_MAX, RHO_HAT_MAX))
+    log_sx, log_sy, rho_hat = (pick(v) for v in bounded(mixture))  # the model's bounds, [B]
+    sx, sy = torch.exp(log_sx + half_log_t), torch.exp(log_sy + half_log_t)
+    rho = torch.tanh(rho_hat)
     dx = mu_x + sx * eps[:, 0]
     dy = mu_y + sy * (rho * eps[:, 0] + torch.sqrt(1 - rho * rho) * eps[:, 1])  # corr(dx, dy) = rho
     return dx, dy, pen
@@ -121,12 +123,10 @@ def encode(model: nn.Module, sketches: SketchInput, *, sample_z: bool = False,
         mu, sigma_hat = model.encode(x.to(_dtype_of(model)), lengths)  # [B, Nz] each
         if not sample_z:
             return mu
-        eps = torch.randn(mu.shape, generator=generator,
-                          device=generator.device if generator is not None else "cpu")
-        return mu + torch.exp(0.5 * sigma_hat) * eps.to(mu)
+        return reparameterize(mu, sigma_hat, generator)
 
 
-def sample(model: nn.Module, n: int, *, max_len: int = 250, temperature: float = 0.65,
+def sample(model: nn.Module, n: int, *, max_len: int = 250, temperature: float = DEFAULT_TEMPERATURE,
            greedy: bool = False, seed: int | None = None, generator: torch.Generator | None = None,
            z: Tensor | None = None, prime: SketchInput | None = None,
            device: torch.device | str | None = None, same_noise: bool = False) -> list[np.ndarray]:
@@ -307,13 +307,14 @@ def _check_args(n: int, max_len: int, temperature: float, greedy: bool, seed, ge
         problems.append(f"n={n} (need >= 1)")
     if max_len < 1:
         problems.append(f"max_len={max_len} (need >= 1)")
-    if not greedy and not (0 < temperature < math.inf):
-        problems.append(f"temperature={temperature} (need > 0; or use greedy)")
+    if not greedy and not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
+        problems.append(f"temperature={temperature} (need {MIN_TEMPERATURE:g} to "
+                        f"{MAX_TEMPERATURE:g}; or use greedy)")
     if seed is not None and generator is not None:
         problems.append("both seed and generator given")
     if problems:
         raise InputError(f"invalid sampling arguments: {'; '.join(problems)}",
-                         "e.g. n=16, max_len=250, temperature=0.65, and seed or generator")
+                         f"e.g. n=16, max_len=250, temperature={DEFAULT_TEMPERATURE}, and seed or generator")
 
 
 def _device_of(model: nn.Module) -> torch.device:

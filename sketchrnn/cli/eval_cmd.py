@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
+
 runs_option = click.option("--runs", "runs_dir", type=click.Path(path_type=Path),
                            default=Path("runs"), show_default=True,
                            help="Runs directory written by `sketchrnn fit`.")
@@ -114,7 +116,8 @@ def eval_predict(n_runs: int, n: int, cut_min: float, cut_max: float, seed: int,
 @click.argument("category")
 @click.option("-n", "n", type=click.IntRange(1, 100_000), default=100, show_default=True,
               help="Unconditional samples for recognisability.")
-@click.option("--temperature", type=click.FloatRange(min=1e-3, max=10.0), default=0.25,
+@click.option("--temperature", type=click.FloatRange(MIN_TEMPERATURE, MAX_TEMPERATURE),
+              default=DEFAULT_TEMPERATURE,
               show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint", type=click.Path(path_type=Path), help="The draw checkpoint.")

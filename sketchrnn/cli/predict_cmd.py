@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
+
 
 def _from_test(category: str, cut: float, index: int, predictor: Any, data_dir: Path | None,
                checkpoint: Path) -> Any:
@@ -107,7 +109,8 @@ def _show(prediction: Any) -> None:
                    "--from-test).")
 @click.option("--no-complete", is_flag=True, help="Skip drawing the completion.")
 @click.option("--recalibrate", is_flag=True, help="Refit temperature and OOD threshold first.")
-@click.option("--temperature", type=click.FloatRange(min=1e-3, max=10.0), default=0.25,
+@click.option("--temperature", type=click.FloatRange(MIN_TEMPERATURE, MAX_TEMPERATURE),
+              default=DEFAULT_TEMPERATURE,
               show_default=True, help="Sampling temperature of the completion.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the completion.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for machines).")

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
+
 FORMATS = ("png", "svg", "gif")
 
 
@@ -19,7 +21,8 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="A checkpoint folder (overrides --runs)."),
         click.option("--out", "out_dir", type=click.Path(path_type=Path),
                      help="Output folder (default: samples/<category>)."),
-        click.option("--temperature", type=click.FloatRange(min=1e-3, max=10.0), default=0.25,
+        click.option("--temperature", type=click.FloatRange(MIN_TEMPERATURE, MAX_TEMPERATURE),
+                     default=DEFAULT_TEMPERATURE,
                      show_default=True, help="Randomness of mixture weights, pen states and sigma."),
         click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same sketches."),
         click.option("--format", "formats", default="png,svg,gif", show_default=True,

@@ -28,7 +28,7 @@ import numpy as np
 
 from sketchrnn.data.npz import SketchSplits, save_npz
 from sketchrnn.data.rdp import rdp
-from sketchrnn.data.strokes import polylines_to_stroke3
+from sketchrnn.data.drawing import drawing_to_stroke3 as lines_to_stroke3
 from sketchrnn.errors import DataError
 
 Drawing = list  # list of strokes, each [[x...], [y...]] or [[x...], [y...], [t...]]
@@ -148,8 +148,9 @@ def raw_to_simplified(strokes: Drawing, *, epsilon: float = 2.0) -> Drawing:
 
 
 def drawing_to_stroke3(strokes: Drawing) -> np.ndarray:
-    """A drawing's strokes -> stroke-3 ``[n - 1, 3]`` starting at its first point (int64 for ints)."""
-    return polylines_to_stroke3([np.asarray(s[:2]).T for s in strokes])
+    """A QuickDraw drawing's strokes -> stroke-3 ``[n - 1, 3]`` by the one conversion rule
+    (``drawing.drawing_to_stroke3``; already simplified, so no RDP here). int64 for ints."""
+    return lines_to_stroke3([np.asarray(s[:2]).T for s in strokes])
 
 
 def _name(sources: Source) -> str:

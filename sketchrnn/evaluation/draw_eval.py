@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from sketchrnn.data.strokes import SketchSet
+from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE
 
 
 @torch.inference_mode()
@@ -60,7 +61,7 @@ def test_losses(model: Any, test: SketchSet, *, kl_weight: float, kl_min: float,
 
 
 def recognisability(draw_model: Any, draw_meta: Any, predictor: Any, category: str, *,
-                    n: int = 100, temperature: float = 0.25, seed: int = 0,
+                    n: int = 100, temperature: float = DEFAULT_TEMPERATURE, seed: int = 0,
                     ) -> tuple[dict[str, Any], list[np.ndarray]]:
     """Share of ``n`` unconditional samples the predict model labels ``category``.
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from sketchrnn._io import write_text_atomic
 from sketchrnn.evaluation.protocol import Protocol
+from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE
 
 REFERENCE = {"accuracy_mean": 0.958, "accuracy_std": 0.0017, "runs": 10, "n": 10_000,
              "categories": ["bicycle", "clock", "hand", "spider", "sun"],
@@ -125,7 +126,7 @@ def evaluate_predict(runs_dir: Path, checkpoint: Path | None, protocol: Protocol
 
 
 def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: int = 100,
-                  temperature: float = 0.25, seed: int = 0, data_dir: Path | None = None
+                  temperature: float = DEFAULT_TEMPERATURE, seed: int = 0, data_dir: Path | None = None
                   ) -> dict[str, Any]:
     """Test losses of CATEGORY's draw model, and recognisability by the predict model when one is
     trained; written to ``runs/draw-<slug>/eval.json``."""

@@ -78,8 +78,9 @@ def _log1m_tanh_sq(r: Tensor) -> Tensor:
     return 2.0 * (_LOG_2 - a - F.softplus(-2.0 * a))
 
 
-def _bounded(params: MixtureParams) -> tuple[Tensor, Tensor, Tensor]:
-    """``(log_sigma_x, log_sigma_y, rho_hat)`` within the documented bounds."""
+def bounded(params: MixtureParams) -> tuple[Tensor, Tensor, Tensor]:
+    """``(log_sigma_x, log_sigma_y, rho_hat)`` within the documented bounds (every user of the
+    parameters, the loss and the samplers, applies them through this one function)."""
     return (
         params.log_sigma_x.clamp(LOG_SIGMA_MIN, LOG_SIGMA_MAX),
         params.log_sigma_y.clamp(LOG_SIGMA_MIN, LOG_SIGMA_MAX),
@@ -89,7 +90,7 @@ def _bounded(params: MixtureParams) -> tuple[Tensor, Tensor, Tensor]:
 
 def log_prob(params: MixtureParams, dx: Tensor, dy: Tensor) -> Tensor:
     """Mixture log-density at ``(dx, dy)``; params ``[..., M]``, offsets ``[...]`` -> ``[...]``."""
-    log_sx, log_sy, r = _bounded(params)  # [..., M]
+    log_sx, log_sy, r = bounded(params)  # [..., M]
     zx = ((dx.unsqueeze(-1) - params.mu_x) * torch.exp(-log_sx)).clamp(-RESIDUAL_MAX, RESIDUAL_MAX)
     zy = ((dy.unsqueeze(-1) - params.mu_y) * torch.exp(-log_sy)).clamp(-RESIDUAL_MAX, RESIDUAL_MAX)
     rho = torch.tanh(r)
@@ -124,7 +125,7 @@ def sample(params: MixtureParams, temperature: float = 1.0, generator: torch.Gen
     mu_x, mu_y = pick(params.mu_x), pick(params.mu_y)
     if greedy:
         return mu_x, mu_y
-    log_sx, log_sy, r = (pick(v) for v in _bounded(params))
+    log_sx, log_sy, r = (pick(v) for v in bounded(params))
     log_scale = 0.5 * math.log(temperature)  # sigma * sqrt(T)
     sx, sy = torch.exp(log_sx + log_scale), torch.exp(log_sy + log_scale)
     eps = torch.randn((2, *mu_x.shape), generator=generator, device=mu_x.device, dtype=mu_x.dtype)

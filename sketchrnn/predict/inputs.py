@@ -17,6 +17,11 @@ get that same treatment and are then in data units like stroke-3 and ``[x, y]`` 
 ``canvas255`` and the predictor stretches them to the training data's typical extent before
 dividing by the model's scale factor (a unit conversion; no new std is ever computed).
 
+Every layout goes through the data layer's strict readers and its one drawing -> stroke-3 rule
+(``data.drawing``), with the bounds every entry point shares (``data.bounds``): numbers only,
+``|value| <= MAX_COORD``, at most ``MAX_POINTS`` points. Strokes of absolute points are dense
+input (a pen, a mouse) and are simplified with RDP like raw QuickDraw drawings.
+
 Nothing here imports torch: a malformed file fails within a fraction of a second.
 Every problem is an ``InputError`` naming the file, the problem and the fix.
 """
@@ -31,12 +36,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from sketchrnn.data.bounds import check_coord_array, check_sizes, is_number
+from sketchrnn.data.drawing import RDP_EPSILON, drawing_to_stroke3, point_lines, quickdraw_lines
 from sketchrnn.errors import DataError, InputError
 
 EXTENSIONS = (".ndjson", ".json", ".npy", ".npz")
-MAX_POINTS = 100_000  # far above any hand-drawn sketch (QuickDraw's longest are a few thousand)
 MAX_FILE_BYTES = 64 * 2**20
-RDP_EPSILON = 2.0  # the simplification the sketch-rnn data went through
 Units = Literal["data", "canvas255"]
 
 JSON_LAYOUTS = ("a list of [dx, dy, pen] rows, a list of strokes each a list of [x, y] points, "
@@ -58,24 +63,16 @@ def _error(path: Any, problem: str, fix: str) -> InputError:
     return InputError(f"{path}: {problem}", fix)
 
 
-def check_stroke3(a: Any, where: str) -> np.ndarray:
-    """A validated float64 ``[n, 3]`` stroke-3 array: finite, pen in {0, 1}, some movement."""
-    try:
-        arr = np.asarray(a, dtype=np.float64)
-    except (ValueError, TypeError):
-        raise _error(where, "rows are not all lists of 3 numbers",
-                     "give every row as [dx, dy, pen]") from None
-    if arr.size == 0:
+def check_stroke3(a: np.ndarray, where: str) -> np.ndarray:
+    """A validated float64 ``[n, 3]`` stroke-3 array: numeric, offsets within ``MAX_COORD``,
+    pen in {0, 1}, at most ``MAX_POINTS`` rows, some movement."""
+    if a.size == 0:
         raise _error(where, "the sketch is empty (no points)", "draw at least two points")
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        raise _error(where, f"stroke-3 array has shape {list(arr.shape)}, expected [n, 3]",
+    if a.ndim != 2 or a.shape[1] != 3:
+        raise _error(where, f"stroke-3 array has shape {list(a.shape)}, expected [n, 3]",
                      "give rows of (dx, dy, pen_lifted)")
-    if len(arr) > MAX_POINTS:
-        raise _error(where, f"the sketch has {len(arr):,} points; at most {MAX_POINTS:,} are "
-                     "accepted", "simplify the drawing (e.g. RDP) or send a shorter one")
-    bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
-    if len(bad):
-        raise _error(where, f"row {bad[0]} contains NaN or inf", "give finite numbers only")
+    check_sizes(len(a), 0, where)
+    arr = check_coord_array(a, where)
     pen_bad = np.flatnonzero((arr[:, 2] != 0) & (arr[:, 2] != 1))
     if len(pen_bad):
         raise _error(where, f"row {pen_bad[0]} has pen value {arr[pen_bad[0], 2]:g}",
@@ -87,65 +84,28 @@ def check_stroke3(a: Any, where: str) -> np.ndarray:
     return arr
 
 
-def _count_points(lines: list[np.ndarray], where: str) -> None:
+def _json_rows(obj: list, where: str) -> np.ndarray:
+    """``[[dx, dy, pen], ...]`` with JSON numbers only -> ``[n, 3]`` (strict: no "1", no true)."""
+    for i, row in enumerate(obj):
+        if not (isinstance(row, list) and len(row) == 3 and all(map(is_number, row))):
+            raise _error(where, f"row {i} is {json.dumps(row)[:40]}, not [dx, dy, pen] numbers",
+                         f"use {JSON_LAYOUTS}")
+    check_sizes(len(obj), 0, where)
+    return check_stroke3(np.array(obj, dtype=np.float64), where)
+
+
+def _lines_to_stroke3(lines: list[np.ndarray], where: str, epsilon: float | None) -> np.ndarray:
     total = sum(len(line) for line in lines)
-    if total > MAX_POINTS:
-        raise _error(where, f"the sketch has {total:,} points; at most {MAX_POINTS:,} are accepted",
-                     "simplify the drawing (e.g. RDP) or send a shorter one")
-    if total == 0:
-        raise _error(where, "the sketch is empty (no points)", "draw at least two points")
-    if total == 1:
-        raise _error(where, "the sketch has only one point", "draw at least two points")
-
-
-def _polylines_to_stroke3(lines: list[np.ndarray], where: str, simplify: bool) -> np.ndarray:
-    from sketchrnn.data.rdp import rdp
-    from sketchrnn.data.strokes import polylines_to_stroke3
-
-    _count_points(lines, where)
-    for j, line in enumerate(lines):
-        if not np.isfinite(line).all():
-            raise _error(where, f"stroke {j} contains NaN or inf", "give finite numbers only")
-    if simplify:
-        lines = [rdp(line, RDP_EPSILON) for line in lines]
-    return check_stroke3(polylines_to_stroke3([line.astype(np.float64) for line in lines]), where)
-
-
-def _point_strokes(obj: list, where: str) -> list[np.ndarray]:
-    """``[[[x, y], ...], ...]`` -> ``[k, 2]`` arrays, or an InputError naming the bad stroke."""
-    lines = []
-    for j, stroke in enumerate(obj):
-        try:
-            line = np.asarray(stroke, dtype=np.float64)
-        except (ValueError, TypeError):
-            line = None
-        if line is None or line.ndim != 2 or line.shape[1] != 2 or not isinstance(stroke, list):
-            raise _error(where, f"stroke {j} is not a list of [x, y] points", f"use {JSON_LAYOUTS}")
-        lines.append(line)
-    return lines
-
-
-def _quickdraw_lines(drawing: Any, where: str) -> tuple[list[np.ndarray], bool]:
-    """QuickDraw strokes ``[[x...], [y...](, [t...])]`` -> ``([k, 2] arrays, is_raw)``."""
-    fix = "QuickDraw strokes are [[x...], [y...]] (raw drawings add [t...])"
-    if not isinstance(drawing, list) or not drawing:
-        raise _error(where, "'drawing' is not a non-empty list of strokes", fix)
-    lines, raw = [], False
-    for j, stroke in enumerate(drawing):
-        try:
-            a = np.asarray(stroke, dtype=np.float64)
-        except (ValueError, TypeError):
-            a = None
-        if a is None or a.ndim != 2 or a.shape[0] not in (2, 3):
-            raise _error(where, f"stroke {j} is not 2 or 3 equal-length number lists", fix)
-        raw = raw or a.shape[0] == 3
-        lines.append(a[:2].T)  # [k, 2]
-    return lines, raw
+    if total < 2:
+        raise _error(where, "the sketch is empty (no points)" if total == 0 else
+                     "the sketch has only one point", "draw at least two points")
+    return check_stroke3(drawing_to_stroke3(lines, epsilon).astype(np.float64), where)
 
 
 def _from_quickdraw(drawing: Any, where: str) -> tuple[np.ndarray, Units]:
-    lines, raw = _quickdraw_lines(drawing, where)
-    return _polylines_to_stroke3(lines, where, simplify=raw), ("data" if raw else "canvas255")
+    lines, raw = quickdraw_lines(drawing, where)
+    strokes = _lines_to_stroke3(lines, where, RDP_EPSILON if raw else None)
+    return strokes, ("data" if raw else "canvas255")
 
 
 def _from_json_value(obj: Any, where: str) -> list[tuple[np.ndarray, Units]]:
@@ -162,15 +122,10 @@ def _from_json_value(obj: Any, where: str) -> list[tuple[np.ndarray, Units]]:
     if all(isinstance(item, dict) for item in obj):
         return [s for i, item in enumerate(obj) for s in _from_json_value(item, f"{where} item {i}")]
     first = obj[0]
-    if isinstance(first, list) and first and all(isinstance(v, (int, float)) for v in first):
-        bad = next((i for i, row in enumerate(obj) if not (isinstance(row, list) and len(row) == 3
-                    and all(isinstance(v, (int, float)) for v in row))), None)
-        if bad is not None:
-            raise _error(where, f"row {bad} is {json.dumps(obj[bad])[:40]}, not [dx, dy, pen]",
-                         f"use {JSON_LAYOUTS}")
-        return [(check_stroke3(obj, where), "data")]
-    if isinstance(first, list):
-        return [(_polylines_to_stroke3(_point_strokes(obj, where), where, simplify=False), "data")]
+    if isinstance(first, list) and first and not isinstance(first[0], list):
+        return [(_json_rows(obj, where), "data")]
+    if isinstance(first, list):  # strokes of absolute points: dense input, simplified like raw
+        return [(_lines_to_stroke3(point_lines(obj, where), where, RDP_EPSILON), "data")]
     raise _error(where, f"item 0 is {json.dumps(first)[:40]}, not a row or a stroke",
                  f"use {JSON_LAYOUTS}")
 
@@ -180,16 +135,15 @@ def _read_json(path: Path) -> list[tuple[np.ndarray, Units]]:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise _error(path, f"not valid JSON ({e})", f"use {JSON_LAYOUTS}") from None
+    except RecursionError:
+        raise _error(path, "JSON nested too deeply", f"use {JSON_LAYOUTS}") from None
     return _from_json_value(obj, str(path))
 
 
 def _read_ndjson(path: Path) -> list[tuple[np.ndarray, Units]]:
     from sketchrnn.data.ndjson import read_drawings
 
-    try:
-        drawings = read_drawings(path, raw=True)  # raw=True accepts both layouts
-    except DataError as e:
-        raise InputError(e.message, e.fix) from None
+    drawings = read_drawings(path, raw=True)  # raw=True accepts both layouts
     if not drawings:
         raise _error(path, "the file holds no drawings", "give one QuickDraw JSON object per line")
     return [_from_quickdraw(d, f"{path} drawing {i}") for i, d in enumerate(drawings)]
@@ -216,10 +170,7 @@ def _read_numpy(path: Path) -> list[tuple[np.ndarray, Units]]:
 def _sketch_rnn_test_split(path: Path) -> list[tuple[np.ndarray, Units]]:
     from sketchrnn.data.npz import load_npz
 
-    try:
-        splits = load_npz(path)
-    except DataError as e:
-        raise InputError(e.message, e.fix) from None
+    splits = load_npz(path)
     return [(check_stroke3(s, f"{path} test sketch {i}"), "data") for i, s in enumerate(splits.test)]
 
 
@@ -237,13 +188,11 @@ def read_sketch(path: str | os.PathLike, index: int = 0) -> RawSketch:
     if size > MAX_FILE_BYTES:
         raise _error(path, f"the file has {size / 2**20:.0f} MiB; at most "
                      f"{MAX_FILE_BYTES // 2**20} MiB are read", "send one sketch per file")
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        sketches = _read_json(path)
-    elif suffix == ".ndjson":
-        sketches = _read_ndjson(path)
-    else:
-        sketches = _read_numpy(path)
+    readers = {".json": _read_json, ".ndjson": _read_ndjson}
+    try:
+        sketches = readers.get(path.suffix.lower(), _read_numpy)(path)
+    except DataError as e:  # the data layer's checks: the same message, as an input problem
+        raise InputError(e.message, e.fix) from None
     if not 0 <= index < len(sketches):
         raise _error(path, f"--index {index} is out of range: the file holds {len(sketches)} "
                      "sketch(es)", f"use an index from 0 to {len(sketches) - 1}")

@@ -22,10 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from sketchrnn.data.drawing import RDP_EPSILON, simplify_stroke3
+from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE
 from sketchrnn.data.strokes import SketchSet
 from sketchrnn.predict.calibration import calibrate, ood_scores, read_calibration
 from sketchrnn.predict.inference import classify, log_softmax, normalise
-from sketchrnn.predict.inputs import RDP_EPSILON, RawSketch
+from sketchrnn.predict.inputs import RawSketch
 
 
 @dataclass
@@ -47,15 +49,6 @@ class Prediction:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def simplify(strokes: np.ndarray, epsilon: float = RDP_EPSILON) -> np.ndarray:
-    """RDP on every stroke of a stroke-3 sketch (pixels); QuickDraw's own simplification."""
-    from sketchrnn.data.rdp import rdp
-    from sketchrnn.data.strokes import polylines_to_stroke3, stroke3_to_polylines
-
-    lines = stroke3_to_polylines(np.asarray(strokes, dtype=np.float64))
-    return polylines_to_stroke3([rdp(line, epsilon) for line in lines]).astype(np.float64)
 
 
 class Predictor:
@@ -104,7 +97,7 @@ class Predictor:
                              "(the model has no calibration with the typical extent)")
         if len(strokes) > self.meta.max_seq_len:
             before = len(strokes)
-            strokes = simplify(strokes * np.array([stretch, stretch, 1.0])) / [stretch, stretch, 1]
+            strokes = simplify_stroke3(strokes * np.array([stretch, stretch, 1.0])) / [stretch, stretch, 1]
             notes.append(f"{before} points > N_max {self.meta.max_seq_len}: simplified with RDP "
                          f"(epsilon {RDP_EPSILON:g} px) to {len(strokes)}")
         strokes = np.array(strokes, dtype=np.float64, copy=True)
@@ -153,7 +146,7 @@ class Predictor:
 
 
 def complete(draw_model: Any, draw_meta: Any, prime_px: np.ndarray, *, seed: int = 0,
-             temperature: float = 0.25, max_new: int | None = None) -> np.ndarray:
+             temperature: float = DEFAULT_TEMPERATURE, max_new: int | None = None) -> np.ndarray:
     """The whole sketch (the user's strokes, then the drawn rest) in pixels: ``[n, 3]``.
 
     The prime is put in the draw model's own units (its scale differs from the classifier's).

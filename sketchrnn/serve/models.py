@@ -1,10 +1,11 @@
 """The models a server holds: loaded once at startup from ``--runs``, never from request data.
 
 Requests name categories, and a category is only ever looked up in the dict built here, so no
-request can make the server open a path. Canvas input goes through the same steps as `sketchrnn
-predict` (``predict.predictor``): absolute polylines -> stroke-3 pixels -> RDP simplification
-(epsilon 2 px, what the QuickDraw data went through; mouse input is far denser than training
-data) -> the classifier's own scale; the completion is drawn by the top category's draw model.
+request can make the server open a path. Canvas input goes through the same steps as a JSON
+sketch file given to `sketchrnn predict`: absolute polylines -> ``data.drawing.drawing_to_stroke3``
+with RDP (epsilon 2 px, what the QuickDraw data went through; mouse input is far denser than
+training data) -> the classifier's own scale; the completion is drawn by the top category's
+draw model.
 """
 
 from __future__ import annotations
@@ -124,17 +125,15 @@ class ServeModels:
     def predict(self, lines: list[list[tuple[float, float]]], top_k: int, complete: bool,
                 category: str | None, seed: int, temperature: float) -> dict[str, Any]:
         """Top-k, OOD verdict and (optionally) a completion, for absolute canvas polylines."""
-        from sketchrnn.data.strokes import polylines_to_stroke3
+        from sketchrnn.data.drawing import RDP_EPSILON, drawing_to_stroke3
         from sketchrnn.predict.inputs import RawSketch
-        from sketchrnn.predict.predictor import simplify
 
         if self.predictor is None:
             raise ServeError(self.train_hint("predict" if self.draw else "models"), status=503)
         arrays = [np.asarray(line, dtype=np.float64).reshape(-1, 2) for line in lines if line]
-        s3 = polylines_to_stroke3(arrays)
+        s3 = drawing_to_stroke3(arrays, RDP_EPSILON).astype(np.float64)  # as `predict` reads files
         if len(s3) < 1 or not np.any(s3[:, :2]):
             raise ServeError("the sketch has no movement", "draw at least one line", status=422)
-        s3 = simplify(s3)
         s3[-1, 2] = 1.0  # the pen is up after a partial sketch, as in the training cuts
         prediction, _ = self.predictor.predict(RawSketch(s3, "data", "canvas"), top_k=top_k)
         out = prediction.to_dict()

@@ -10,11 +10,12 @@ import torch
 
 from sketchrnn import __version__
 from sketchrnn._io import write_text_atomic
+from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE
 from sketchrnn.train.job import JobSpec
 from sketchrnn.train.runs import JobDir
 
 SAMPLES_PER_CHECKPOINT = 16
-SAMPLE_TEMPERATURE = 0.25
+SAMPLE_TEMPERATURE = DEFAULT_TEMPERATURE
 
 
 @dataclass

@@ -13,7 +13,8 @@ import pytest
 
 from sketchrnn.data.strokes import polylines_to_stroke3
 from sketchrnn.errors import InputError
-from sketchrnn.predict.inputs import MAX_POINTS, read_sketch
+from sketchrnn.data.bounds import MAX_POINTS
+from sketchrnn.predict.inputs import read_sketch
 
 # Two strokes, integer pixels, corners only (RDP with epsilon 2 keeps every point).
 STROKES = [[[10, 10], [60, 12], [110, 80], [40, 150]], [[200, 30], [230, 90], [260, 20]]]
@@ -107,7 +108,7 @@ def test_too_many_points(tmp_path):
     path = tmp_path / "huge.npy"
     big = np.ones((MAX_POINTS + 1, 3), dtype=np.int8)
     np.save(path, big)
-    with pytest.raises(InputError, match="100,001 points"):
+    with pytest.raises(InputError, match=f"{MAX_POINTS + 1:,} points"):
         read_sketch(path)
 
 
@@ -116,3 +117,50 @@ def test_index_out_of_range_and_missing_file(tmp_path, files):
         read_sketch(files["npy"], index=3)
     with pytest.raises(InputError, match="no such file"):
         read_sketch(tmp_path / "nope.json")
+
+
+# Loose types and out-of-bounds values that used to pass as numbers (numpy turns "1" and true into
+# 1.0). Each is refused with the data layer's bound in the message; the same limits hold in the
+# web API (tests/serve) and `data prepare`.
+LOOSE = {
+    "string_row.json": json.dumps([["1", "2", 0], [3, 4, 1]]),
+    "bool_row.json": json.dumps([[True, 2, 0], [3, 4, 1]]),
+    "null_row.json": json.dumps([[None, 2, 0], [3, 4, 1]]),
+    "string_point.json": json.dumps([[["1", "2"], [30, 40]]]),
+    "bool_point.json": json.dumps([[[True, 2], [30, 40]]]),
+    "huge_row.json": json.dumps([[1e300, 2, 0], [3, 4, 1]]),
+    "huge_point.json": json.dumps([[[0, 0], [1e300, 40]]]),
+    "huge_int_point.json": "[[[0, 0], [" + "9" * 400 + ", 40]]]",
+    "string_quickdraw.json": json.dumps({"drawing": [[["1", "20"], [0, 5]]]}),
+    "bool_quickdraw.ndjson": json.dumps({"drawing": [[[True, 20], [0, 5]]]}) + "\n",
+    "string_raw.ndjson": json.dumps({"drawing": [[["1", 20], [0, 5], [0, 1]]]}) + "\n",
+    "huge_raw.ndjson": json.dumps({"drawing": [[[0, 1e300], [0, 5], [0, 1]]]}) + "\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOOSE))
+def test_strings_booleans_and_huge_values_are_refused(tmp_path, name):
+    path = tmp_path / name
+    path.write_text(LOOSE[name])
+    with pytest.raises(InputError) as info:
+        read_sketch(path)
+    assert str(path) in str(info.value) and info.value.fix
+
+
+@pytest.mark.parametrize("dtype", [bool, "U3", complex])
+def test_npy_of_non_numbers_is_refused(tmp_path, dtype):
+    path = tmp_path / "s.npy"
+    np.save(path, np.ones((4, 3), dtype=dtype))
+    with pytest.raises(InputError, match="dtype"):
+        read_sketch(path)
+
+
+def test_offsets_at_the_shared_bound_pass_and_beyond_fail(tmp_path):
+    from sketchrnn.data.bounds import MAX_COORD
+
+    path = tmp_path / "edge.json"
+    path.write_text(json.dumps([[MAX_COORD, -MAX_COORD, 0], [1, 2, 1]]))
+    assert read_sketch(path).strokes[0, 0] == MAX_COORD
+    path.write_text(json.dumps([[MAX_COORD * 1.01, 0, 0], [1, 2, 1]]))
+    with pytest.raises(InputError, match="beyond"):
+        read_sketch(path)

@@ -11,7 +11,8 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
-from sketchrnn.serve.schemas import MAX_BODY_BYTES, MAX_POINTS  # noqa: E402
+from sketchrnn.data.bounds import MAX_POINTS  # noqa: E402
+from sketchrnn.serve.schemas import MAX_BODY_BYTES  # noqa: E402
 
 SQUARE = [[[100.0, 100.0], [300.0, 100.0], [300.0, 300.0]], [[300.0, 300.0], [100.0, 300.0], [100.0, 100.0]]]
 
@@ -107,9 +108,48 @@ def test_sample_rejects_bad_input(client, body):
     error_of(client.post("/api/sample", json=body), 422)
 
 
+# Loose types that pydantic's lax mode coerced (all returned 200): strings and booleans as
+# coordinates, "3" as top_k, "yes" or 1 as a flag, and offsets beyond the data layer's bound.
+LOOSE = [
+    {"strokes": [[["1", "2"], [30, 40]]]},
+    {"strokes": [[[True, 2], [30, 40]]]},
+    {"strokes": SQUARE, "top_k": "3"},
+    {"strokes": SQUARE, "top_k": 2.0},
+    {"strokes": SQUARE, "top_k": True},
+    {"strokes": SQUARE, "complete": "yes"},
+    {"strokes": SQUARE, "complete": 1},
+    {"strokes": SQUARE, "seed": "7"},
+    {"strokes": SQUARE, "temperature": "0.5"},
+    {"strokes": SQUARE, "category": 5},
+    {"strokes": [[[0, 0], [1e300, 40]]]},
+]
+
+
+@pytest.mark.parametrize("body", LOOSE)
+def test_predict_refuses_loose_types_and_offsets_beyond_the_shared_bound(client, body):
+    error_of(client.post("/api/predict", json=body), 422)
+
+
+@pytest.mark.parametrize("body", [{"category": "circle", "n": "2"},
+                                  {"category": "circle", "temperature": True},
+                                  {"category": "circle", "seed": 1.0}])
+def test_sample_refuses_loose_types(client, body):
+    error_of(client.post("/api/sample", json=body), 422)
+
+
+def test_the_shared_coordinate_bound_holds_on_the_api(client):
+    from sketchrnn.data.bounds import MAX_COORD
+
+    edge = [[[0, 0], [MAX_COORD, -MAX_COORD]]]
+    assert client.post("/api/predict", json={"strokes": edge}).status_code == 200
+    beyond = [[[0, 0], [MAX_COORD * 1.01, 0]]]
+    error_of(client.post("/api/predict", json={"strokes": beyond}), 422)
+
+
 def test_too_many_points(client):
     line = [[float(i % 300), float(i // 300)] for i in range(MAX_POINTS + 1)]
-    assert "at most 4000" in error_of(client.post("/api/predict", json={"strokes": [line]}), 422)
+    too_many = client.post("/api/predict", json={"strokes": [line]})
+    assert f"at most {MAX_POINTS}" in error_of(too_many, 422)
     halves = [line[: MAX_POINTS // 2 + 1], line[MAX_POINTS // 2 :]]  # each fine, too many in all
     assert "points in all" in error_of(client.post("/api/predict", json={"strokes": halves}), 422)
 
