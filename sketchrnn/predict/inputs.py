@@ -153,18 +153,15 @@ def _read_numpy(path: Path) -> list[tuple[np.ndarray, Units]]:
     from sketchrnn.data.safe_npz import load_npy, open_npz  # never unpickles code
 
     fix = "save a numeric [n, 3] stroke-3 array with numpy.save / numpy.savez"
-    try:
-        if path.suffix == ".npy":
-            return [(check_stroke3(load_npy(path), str(path)), "data")]
-        with open_npz(path) as npz:
-            keys = list(npz.files)
-            if {"train", "valid", "test"} <= set(keys):
-                return _sketch_rnn_test_split(path)
-            if not keys:
-                raise _error(path, "the .npz holds no arrays", fix)
-            return [(check_stroke3(npz[k], f"{path} key {k!r}"), "data") for k in keys]
-    except DataError as e:
-        raise InputError(e.message, e.fix) from None
+    if path.suffix == ".npy":
+        return [(check_stroke3(load_npy(path), str(path)), "data")]
+    with open_npz(path) as npz:
+        keys = list(npz.files)
+        if {"train", "valid", "test"} <= set(keys):
+            return _sketch_rnn_test_split(path)
+        if not keys:
+            raise _error(path, "the .npz holds no arrays", fix)
+        return [(check_stroke3(npz[k], f"{path} key {k!r}"), "data") for k in keys]
 
 
 def _sketch_rnn_test_split(path: Path) -> list[tuple[np.ndarray, Units]]:
