@@ -14,49 +14,31 @@ target and renamed into place, so a crash never leaves a half-written checkpoint
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
-from sketchrnn import __version__
 from sketchrnn._io import fsync_file, write_text_atomic
+from sketchrnn.checkpoint_meta import (
+    META,
+    TRAIN_STATE,
+    WEIGHTS,
+    CheckpointMeta,
+    aside_name,
+    checkpoint_dir,
+    read_meta,
+    with_updates,
+)
 from sketchrnn.errors import CheckpointError
 
-FORMAT_VERSION = 1
-WEIGHTS, META, TRAIN_STATE = "model.safetensors", "meta.json", "train_state.pt"
-
-
-class CheckpointMeta(BaseModel):
-    """Everything needed to rebuild and use a model, stored as ``meta.json``."""
-
-    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
-
-    format_version: int = Field(FORMAT_VERSION, description="Checkpoint layout version.")
-    model: str = Field(description="Registry name of the model (entry point in sketchrnn.models).")
-    model_kwargs: dict[str, Any] = Field(default_factory=dict, description="Flat builder kwargs.")
-    task: Literal["draw", "predict"] = Field(description="draw: Sketch-RNN; predict: classifier.")
-    categories: list[str] = Field(default_factory=list, description="Category names, label order.")
-    scale: float = Field(gt=0, description="Data scale factor: sampled offsets * scale = pixels.")
-    max_seq_len: int = Field(gt=0, description="N_max the model was trained with.")
-    sketchrnn_version: str = Field(__version__, description="sketchrnn version that saved it.")
-    plugin_versions: dict[str, str] = Field(default_factory=dict, description="Plugin versions.")
-    step: int = Field(0, ge=0, description="Optimizer steps taken when saved.")
-    metrics: dict[str, float | None] = Field(
-        default_factory=dict, description="Metrics at save time (None: not finite).")
-    created: datetime = Field(
-        default_factory=lambda: datetime.now(timezone.utc), description="When it was saved (ISO)."
-    )
-    extra: dict[str, Any] = Field(default_factory=dict, description="E.g. calibration temperature.")
-
+__all__ = ["CheckpointMeta", "load_checkpoint", "read_meta", "save_checkpoint", "unwrap_model",
+           "update_meta"]
 
 def unwrap_model(model: nn.Module) -> nn.Module:
     """Strip DDP / DataParallel (``.module``) and ``torch.compile`` (``._orig_mod``) wrappers,
@@ -108,7 +90,7 @@ def save_checkpoint(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = path.parent / f".{path.name}.old-{tag}"
+    old = aside_name(path, tag)
     if path.exists():
         os.rename(path, old)
     os.rename(tmp, path)
@@ -116,40 +98,13 @@ def save_checkpoint(
     return path
 
 
-def read_meta(path: str | os.PathLike) -> CheckpointMeta:
-    """Read and validate ``meta.json`` of a checkpoint directory (no weights are loaded)."""
-    path = _checkpoint_dir(path)
-    meta_path = path / META
-    if not meta_path.is_file():
-        raise CheckpointError(f"Checkpoint {path} has no {META}",
-                              "the save was incomplete; use another checkpoint")
-    try:
-        raw = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{meta_path} is not valid JSON: {e}",
-                              "the file is corrupt; use another checkpoint") from e
-    try:
-        meta = CheckpointMeta.model_validate(raw)
-    except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(map(str, err['loc'])) or '<root>'}: {err['msg']}" for err in e.errors()
-        )
-        raise CheckpointError(f"{meta_path} is invalid: {problems}",
-                              "fix the listed fields or use another checkpoint") from e
-    if meta.format_version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{meta_path} has format_version {meta.format_version}; this sketchrnn "
-            f"({__version__}) reads up to {FORMAT_VERSION}", "upgrade sketchrnn")
-    return meta
-
-
-def update_meta_metrics(path: str | os.PathLike, metrics: dict[str, float | None]) -> CheckpointMeta:
-    """Merge ``metrics`` into a saved checkpoint's ``meta.json`` (e.g. test metrics at the end of
-    training), replacing the file atomically; the weights are not touched."""
-    path = _checkpoint_dir(path)
-    meta = read_meta(path)
-    meta = meta.model_copy(update={"metrics": {**meta.metrics, **metrics}})
-    meta = CheckpointMeta.model_validate(meta.model_dump())  # validate the merged values
+def update_meta(path: str | os.PathLike, *, metrics: dict[str, float | None] | None = None,
+                extra: dict[str, Any] | None = None) -> CheckpointMeta:
+    """Merge ``metrics`` (e.g. test metrics at the end of training) and ``extra`` entries (e.g.
+    the calibration record) into a saved checkpoint's ``meta.json``, replacing the file
+    atomically; the weights are not touched."""
+    path = checkpoint_dir(path)
+    meta = with_updates(read_meta(path), metrics=metrics, extra=extra)
     write_text_atomic(path / META, meta.model_dump_json(indent=2) + "\n")
     return meta
 
@@ -162,45 +117,77 @@ def load_checkpoint(
 ) -> tuple[nn.Module, CheckpointMeta, dict[str, Any] | None]:
     """Rebuild the model from ``meta.json``, load its weights; return ``(model, meta, train_state)``.
 
-    ``build_model(name, kwargs)`` defaults to the registry. The model is returned in eval mode on
-    ``map_location``; ``train_state`` is None when the checkpoint has none.
+    ``build_model(name, kwargs)`` defaults to the registry. The meta is checked against the
+    weights before any memory is spent on the model: the model it describes is built on torch's
+    ``meta`` device (shapes, no storage) and compared with the tensor shapes in the safetensors
+    header, and a predict model's output size with its number of categories. The model is
+    returned in eval mode on ``map_location``; ``train_state`` is None when there is none.
     """
     from safetensors.torch import load_file
 
-    path = _checkpoint_dir(path)
+    path = checkpoint_dir(path)
     meta = read_meta(path)
     weights_path = path / WEIGHTS
-    if not weights_path.is_file():
-        raise CheckpointError(f"Checkpoint {path} has no {WEIGHTS}",
-                              "the save was incomplete; use another checkpoint")
+    found = _stored_shapes(weights_path)
+    build = build_model or _registry_build
+    with torch.device("meta"):
+        skeleton = _build(build, path, meta)
+    _check_state(weights_path, {k: v.shape for k, v in skeleton.state_dict().items()}, found)
+    _check_outputs(path, meta, skeleton)
     try:
         state = load_file(str(weights_path), device=str(torch.device(map_location)))
     except Exception as e:  # safetensors raises its own SafetensorError (and OSError)
         raise CheckpointError(f"{weights_path} is corrupt or truncated: {e}",
                               "use another checkpoint") from e
-
-    build = build_model or _registry_build
-    try:
-        model = build(meta.model, dict(meta.model_kwargs))
-    except TypeError as e:
-        raise CheckpointError(f"{path}: model {meta.model!r} does not accept model_kwargs "
-                              f"{meta.model_kwargs}: {e}",
-                              "the checkpoint needs a compatible model plugin version") from e
-    _check_state(weights_path, model.state_dict(), state)
+    model = _build(build, path, meta)
     model.to(map_location)
     model.load_state_dict(state, strict=True)
     model.eval()
+    return model, meta, _train_state(path, map_location)
 
-    train_state = None
-    if (path / TRAIN_STATE).is_file():
-        try:
-            train_state = torch.load(path / TRAIN_STATE, map_location=map_location,
-                                     weights_only=True)
-        except Exception as e:
-            raise CheckpointError(f"{path / TRAIN_STATE} cannot be read: {e}",
-                                  "delete it to load the weights only, or use another "
-                                  "checkpoint") from e
-    return model, meta, train_state
+
+def _stored_shapes(weights_path: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape from the safetensors header (no tensor data is read)."""
+    from safetensors import safe_open
+
+    if not weights_path.is_file():
+        raise CheckpointError(f"Checkpoint {weights_path.parent} has no {WEIGHTS}",
+                              "the save was incomplete; use another checkpoint")
+    try:
+        with safe_open(str(weights_path), framework="pt") as f:
+            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own SafetensorError (and OSError)
+        raise CheckpointError(f"{weights_path} is corrupt or truncated: {e}",
+                              "use another checkpoint") from e
+
+
+def _build(build: Callable[[str, dict[str, Any]], nn.Module], path: Path,
+           meta: CheckpointMeta) -> nn.Module:
+    try:
+        return build(meta.model, dict(meta.model_kwargs))
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path / META}: model {meta.model!r} does not accept model_kwargs "
+                              f"{meta.model_kwargs}: {e}".replace("\n", " "),
+                              "the checkpoint needs a compatible model plugin version") from e
+
+
+def _check_outputs(path: Path, meta: CheckpointMeta, model: nn.Module) -> None:
+    """A predict model scores one class per category: its output size must match the list."""
+    outputs = getattr(model, "n_categories", None)
+    if meta.task == "predict" and outputs is not None and outputs != len(meta.categories):
+        raise CheckpointError(
+            f"{path / META}: categories lists {len(meta.categories)} names but the model has "
+            f"{outputs} outputs", "restore the categories the model was trained on, or retrain it")
+
+
+def _train_state(path: Path, map_location: str | torch.device) -> dict[str, Any] | None:
+    if not (path / TRAIN_STATE).is_file():
+        return None
+    try:
+        return torch.load(path / TRAIN_STATE, map_location=map_location, weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{path / TRAIN_STATE} cannot be read: {e}",
+                              "delete it to load the weights only, or use another checkpoint") from e
 
 
 def _registry_build(name: str, kwargs: dict[str, Any]) -> nn.Module:
@@ -209,30 +196,14 @@ def _registry_build(name: str, kwargs: dict[str, Any]) -> nn.Module:
     return build_model(name, **kwargs)
 
 
-def _checkpoint_dir(path: str | os.PathLike) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        return path
-    if path.is_file():
-        raise CheckpointError(f"{path} is a file, not a checkpoint directory",
-                              f"pass the directory that holds {META} and {WEIGHTS}"
-                              + (f", e.g. {path.parent}" if path.name in (META, WEIGHTS) else ""))
-    leftovers = sorted(path.parent.glob(f".{path.name}.old-*")) if path.parent.is_dir() else []
-    if leftovers:
-        raise CheckpointError(f"No checkpoint at {path}, but an interrupted save left the "
-                              f"previous one at {leftovers[-1]}", f"rename it to {path}")
-    raise CheckpointError(f"No checkpoint at {path}",
-                          f"pass a checkpoint directory (it holds {META} and {WEIGHTS})")
-
-
-def _check_state(where: Path, expected: dict[str, torch.Tensor],
-                 found: dict[str, torch.Tensor]) -> None:
+def _check_state(where: Path, expected: dict[str, tuple[int, ...]],
+                 found: dict[str, tuple[int, ...]]) -> None:
     """Compare names and shapes first, so the error lists every kind of mismatch at once."""
     missing = sorted(expected.keys() - found.keys())
     unexpected = sorted(found.keys() - expected.keys())
-    shapes = [f"{k} {tuple(found[k].shape)} vs model {tuple(expected[k].shape)}"
+    shapes = [f"{k} {tuple(found[k])} vs model {tuple(expected[k])}"
               for k in sorted(expected.keys() & found.keys())
-              if found[k].shape != expected[k].shape]
+              if tuple(found[k]) != tuple(expected[k])]
     problems = []
     for label, items in (("missing tensors", missing), ("unexpected tensors", unexpected),
                          ("shape mismatches", shapes)):
@@ -240,7 +211,7 @@ def _check_state(where: Path, expected: dict[str, torch.Tensor],
             more = f" and {len(items) - 5} more" if len(items) > 5 else ""
             problems.append(f"{len(items)} {label}: {', '.join(items[:5])}{more}")
     if problems:
-        raise CheckpointError(f"{where} does not fit the model in meta.json: {'; '.join(problems)}",
+        raise CheckpointError(f"{where} does not fit the model in {META}: {'; '.join(problems)}",
                               "check model/model_kwargs in meta.json, or use another checkpoint")
 
 

@@ -44,7 +44,7 @@ def _formats(text: str) -> list[str]:
 
 def load_draw_model(category: str, runs_dir: Path, checkpoint: Path | None) -> tuple[Any, Any]:
     from sketchrnn.predict.loading import load_draw
-    from sketchrnn.train.runs import draw_checkpoint
+    from sketchrnn.runs import draw_checkpoint
 
     return load_draw(checkpoint or draw_checkpoint(runs_dir, category))
 
@@ -100,7 +100,7 @@ def sample(category: str, count: int, greedy: bool, runs_dir: Path, checkpoint: 
 
     from sketchrnn.data.strokes import denormalise
     from sketchrnn.sampling import sample as draw
-    from sketchrnn.train.runs import slug
+    from sketchrnn.runs import slug
 
     fmts = _formats(formats)
     model, meta = load_draw_model(category, runs_dir, checkpoint)
@@ -150,7 +150,7 @@ def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: Path
     from sketchrnn.data.strokes import denormalise, stroke5_to_stroke3
     from sketchrnn.sampling import encode
     from sketchrnn.sampling import sample as draw
-    from sketchrnn.train.runs import slug
+    from sketchrnn.runs import slug
 
     fmts = _formats(formats)
     model, meta = load_draw_model(category, runs_dir, checkpoint)
@@ -192,7 +192,7 @@ def interpolate(category: str, steps: int, method: str, data_dir: Path | None, r
 
     from sketchrnn.data.strokes import denormalise
     from sketchrnn.sampling import interpolate as walk
-    from sketchrnn.train.runs import slug
+    from sketchrnn.runs import slug
 
     fmts = _formats(formats)
     model, meta = load_draw_model(category, runs_dir, checkpoint)

@@ -9,14 +9,14 @@ workers' working directory, and on a cluster relative paths would mean nothing a
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
+from sketchrnn.checkpoint_meta import TRAIN_STATE, read_meta_if_present
 from sketchrnn.errors import SketchRNNError
 from sketchrnn.train.job import JobSpec
-from sketchrnn.train.runs import JobDir
+from sketchrnn.runs import JobDir
 
 
 def is_uri(path: str | Path) -> bool:
@@ -72,11 +72,9 @@ def check_resumable(jobs: list[JobSpec], runs_dir: Path) -> None:
 
 
 def meta_json(checkpoint: Path) -> dict[str, Any] | None:
-    """A checkpoint's meta.json as plain JSON (no torch, no model), or None if absent/unreadable."""
-    try:
-        return json.loads((checkpoint / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    """A checkpoint's meta as plain JSON (no torch, no model), or None if absent/unreadable."""
+    meta = read_meta_if_present(checkpoint)
+    return None if meta is None else meta.model_dump(mode="json")
 
 
 def finished(job: JobSpec, job_dir: Path) -> dict[str, Any] | None:
@@ -102,7 +100,7 @@ def finished(job: JobSpec, job_dir: Path) -> dict[str, Any] | None:
 
 def _stopped_early(job: JobSpec, job_dir: Path) -> bool:
     patience = job.settings.train.early_stop_patience
-    state_file = JobDir(job_dir).latest / "train_state.pt"
+    state_file = JobDir(job_dir).latest / TRAIN_STATE
     if patience is None or not state_file.exists():
         return False
     import torch

@@ -126,7 +126,7 @@ def train_fn(config: dict[str, Any]) -> dict[str, Any] | None:
     from sketchrnn.errors import SketchRNNError
     from sketchrnn.train.job import JobSpec
     from sketchrnn.train.loop import fit_job
-    from sketchrnn.train.runs import JobDir
+    from sketchrnn.runs import JobDir
 
     os.environ.update(config.get("env", {}))
     ctx = ray.train.get_context()

@@ -135,7 +135,7 @@ def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: 
     from sketchrnn.predict.loading import job_for, load_data, load_draw, predict_checkpoint
     from sketchrnn.predict.predictor import Predictor
     from sketchrnn.render import grid_png
-    from sketchrnn.train.runs import draw_checkpoint
+    from sketchrnn.runs import draw_checkpoint
 
     start = time.perf_counter()
     path = Path(checkpoint) if checkpoint else draw_checkpoint(runs_dir, category)

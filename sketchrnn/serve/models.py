@@ -53,7 +53,7 @@ class ServeModels:
         is reported in ``problems`` (and logged) instead of stopping the others from serving."""
         from sketchrnn.predict.loading import find_draw_checkpoint, load_draw, predict_checkpoint
         from sketchrnn.predict.predictor import Predictor
-        from sketchrnn.train.runs import PREDICT_JOB
+        from sketchrnn.runs import PREDICT_JOB
 
         out = cls(Path(runs_dir))
         if (out.runs_dir / PREDICT_JOB).is_dir():

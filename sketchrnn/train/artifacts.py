@@ -12,7 +12,7 @@ from sketchrnn import __version__
 from sketchrnn._io import write_text_atomic
 from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE
 from sketchrnn.train.job import JobSpec
-from sketchrnn.train.runs import JobDir
+from sketchrnn.runs import JobDir, is_checkpoint, recover_interrupted_swap
 
 SAMPLES_PER_CHECKPOINT = 16
 SAMPLE_TEMPERATURE = DEFAULT_TEMPERATURE
@@ -29,16 +29,8 @@ def load_resume_state(jd: JobDir, device: torch.device) -> ResumeState | None:
     """The latest checkpoint with its optimiser state, or None when there is nothing to resume."""
     from sketchrnn.checkpoint import load_checkpoint
 
-    if not (jd.latest / "meta.json").exists():
-        # A kill between "old renamed aside" and "new renamed in" leaves only the old one.
-        aside = sorted(jd.latest.parent.glob(f".{jd.latest.name}.old-*")) if jd.latest.parent.is_dir() else []
-        if not aside or not (aside[-1] / "meta.json").exists():
-            return None
-        if jd.latest.exists():
-            import shutil
-
-            shutil.rmtree(jd.latest)
-        aside[-1].rename(jd.latest)
+    if not recover_interrupted_swap(jd.latest):
+        return None
     model, meta, train_state = load_checkpoint(jd.latest, map_location=device)
     if train_state is None:
         return None
@@ -75,6 +67,8 @@ class RunContext:
             categories=self.job.categories,
             scale=self.scale,
             max_seq_len=self.job.data.max_seq_len,
+            data=self.job.data,
+            loss=self.job.settings.loss,
             sketchrnn_version=__version__,
             plugin_versions=get_registry().plugin_versions(),
             step=step,
@@ -121,11 +115,11 @@ class RunContext:
 
     def finish(self, step: int, test: dict[str, float]) -> None:
         """Store the test metrics in the best checkpoint's meta and redraw the plots."""
-        from sketchrnn.checkpoint import update_meta_metrics
+        from sketchrnn.checkpoint import update_meta
 
         for path in (self.jd.best, self.jd.latest):
-            if (path / "meta.json").exists():
-                update_meta_metrics(path, {f"test_{k}": _jsonable(v) for k, v in test.items()})
+            if is_checkpoint(path):
+                update_meta(path, metrics={f"test_{k}": _jsonable(v) for k, v in test.items()})
         self.plots()
 
 

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from sketchrnn.config import Config, DataConfig, TaskConfig
-from sketchrnn.train.runs import PREDICT_JOB, draw_job_name
+from sketchrnn.runs import PREDICT_JOB, draw_job_name
 
 
 class JobSpec(BaseModel):

@@ -18,7 +18,7 @@ import torch
 
 from sketchrnn.train import artifacts
 from sketchrnn.train.job import JobSpec, load_job_data
-from sketchrnn.train.runs import JobDir
+from sketchrnn.runs import JobDir
 from sketchrnn.train.tasks import batch_stream, compute_terms, evaluate
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sketchrnn._io import atomic_write, write_text_atomic
+from sketchrnn.runs import job_checkpoint
 from sketchrnn.tuning.sweep import SweepRun, SweepSpec
 from sketchrnn.tuning.trial import JOB_DIR, TrialFailed
 
@@ -49,7 +50,7 @@ class TrialRow:
 
 def summarise(run: SweepRun, spec: SweepSpec) -> list[TrialRow]:
     """One row per trial, best first (by the sweep's metric); trials without a metric last."""
-    from sketchrnn.train.runs import JobDir
+    from sketchrnn.runs import JobDir
 
     key = run.metric.removeprefix("valid_")
     rows = []
@@ -110,15 +111,13 @@ def write_best(spec: SweepSpec, run: SweepRun, row: TrialRow) -> tuple[Path, Pat
     header = (f"# Best configuration of sweep {spec.name}: trial {row.trial_id}, {run.metric} {value:.6g} "
               f"at step {step}.\n# Train it: sketchrnn fit {what} --config {config_path} --steps N\n")
     write_text_atomic(config_path, header + yaml.safe_dump(resolved_config(spec, row.params), sort_keys=False))
-    checkpoint = row.job_dir / "checkpoints" / "best"
-    if not (checkpoint / "meta.json").exists():
-        checkpoint = row.job_dir / "checkpoints" / "latest"
+    checkpoint = job_checkpoint(row.job_dir)
     info = {
         "sweep": spec.name, "task": spec.task, "categories": spec.categories, "trial": row.trial_id,
         "metric": run.metric, "mode": run.mode, "value": value, "step": step, "status": row.status,
         "params": row.params, "config": str(config_path), "job_dir": str(row.job_dir),
         # `best` is the lowest valid loss of the trial (what the training loop keeps).
-        "checkpoint": str(checkpoint) if (checkpoint / "meta.json").exists() else None,
+        "checkpoint": None if checkpoint is None else str(checkpoint),
     }
     write_text_atomic(info_path, json.dumps(info, indent=1) + "\n")
     return config_path, info_path

@@ -69,7 +69,7 @@ class SweepSpec:
 
     @property
     def name(self) -> str:
-        from sketchrnn.train.runs import slug
+        from sketchrnn.runs import slug
 
         return "tune-predict" if self.task == "predict" else f"tune-draw-{slug(self.categories[0])}"
 

@@ -18,7 +18,7 @@ def make_runs(root: Path, *, predict: bool = True, draw: tuple[str, ...] = tuple
     from sketchrnn.checkpoint import CheckpointMeta, save_checkpoint
     from sketchrnn.model.presets import PRESETS
     from sketchrnn.registry import build_model
-    from sketchrnn.train.runs import PREDICT_JOB, draw_job_name
+    from sketchrnn.runs import PREDICT_JOB, draw_job_name
 
     torch.manual_seed(0)
     runs = root / "runs"

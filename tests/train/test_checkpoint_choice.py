@@ -11,7 +11,7 @@ from sketchrnn.checkpoint import CheckpointMeta, save_checkpoint
 from sketchrnn.errors import CheckpointError
 from sketchrnn.model.presets import PRESETS
 from sketchrnn.registry import build_model
-from sketchrnn.train.runs import PREDICT_JOB, draw_checkpoint, draw_job_name, find_checkpoint
+from sketchrnn.runs import PREDICT_JOB, draw_checkpoint, draw_job_name, find_checkpoint
 
 
 def save(folder: Path, task: str, step: int) -> None:

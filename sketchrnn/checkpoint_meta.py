@@ -1,0 +1,163 @@
+"""A checkpoint's ``meta.json``: what rebuilds the model and how to use it, readable without torch.
+
+The metadata is untrusted input (a checkpoint may come from anywhere), so it is validated with
+strict types, finite floats and bounds before anything is built from it: a ``max_seq_len`` of
+10^8 would make sampling allocate gigabytes, a scale of 1e308 would turn every coordinate into
+inf. ``checkpoint.load_checkpoint`` then checks it against the weights.
+
+A checkpoint describes itself: besides the model it stores the data settings the model was
+trained with (``data``: where the data came from, min/max length, clamp, the cut range of the
+predict task) and the loss settings, so that inference and evaluation of a checkpoint folder
+copied anywhere need nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sketchrnn import __version__
+from sketchrnn.config import DataConfig, LossConfig
+from sketchrnn.errors import CheckpointError
+
+# 2: the data and loss settings are stored (format 1 checkpoints relied on the job's config.yaml).
+FORMAT_VERSION = 2
+WEIGHTS, META, TRAIN_STATE = "model.safetensors", "meta.json", "train_state.pt"
+# The data scale is the std of offsets clamped to +-data.clamp, so it never exceeds the clamp;
+# this caps it for any clamp, far above any real data (QuickDraw: about 30 px).
+MAX_SCALE = 1e5
+MAX_CATEGORIES = 100_000
+RETRAIN = "retrain the job (`sketchrnn fit ... --fresh`) or use another checkpoint"
+
+
+class CheckpointMeta(BaseModel):
+    """Everything needed to rebuild and use a model, stored as ``meta.json``."""
+
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants", allow_inf_nan=False)
+
+    format_version: int = Field(FORMAT_VERSION, ge=1, description="Checkpoint layout version.")
+    model: str = Field(min_length=1, description="Registry name of the model (sketchrnn.models).")
+    model_kwargs: dict[str, Any] = Field(default_factory=dict, description="Flat builder kwargs.")
+    task: Literal["draw", "predict"] = Field(description="draw: Sketch-RNN; predict: classifier.")
+    categories: list[str] = Field(min_length=1, max_length=MAX_CATEGORIES,
+                                  description="Category names, in label order.")
+    scale: float = Field(gt=0, le=MAX_SCALE,
+                         description="Data scale factor: model offsets * scale = pixels.")
+    max_seq_len: int = Field(description="N_max the model was trained with (= data.max_seq_len).")
+    data: DataConfig = Field(description="Data settings of training: source, lengths, clamp, cuts.")
+    loss: LossConfig = Field(description="Loss settings of training (evaluation reuses them).")
+    sketchrnn_version: str = Field(__version__, description="sketchrnn version that saved it.")
+    plugin_versions: dict[str, str] = Field(default_factory=dict, description="Plugin versions.")
+    step: int = Field(0, ge=0, description="Optimizer steps taken when saved.")
+    metrics: dict[str, float | None] = Field(
+        default_factory=dict, description="Metrics at save time (None: not finite).")
+    created: datetime = Field(
+        default_factory=lambda: datetime.now(timezone.utc), description="When it was saved (ISO)."
+    )
+    extra: dict[str, Any] = Field(default_factory=dict, description="E.g. the calibration record.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CheckpointMeta:
+        problems = []
+        if self.max_seq_len != self.data.max_seq_len:
+            problems.append(f"max_seq_len {self.max_seq_len} differs from data.max_seq_len "
+                            f"{self.data.max_seq_len}")
+        if not math.isfinite(self.data.clamp):
+            problems.append(f"data.clamp {self.data.clamp} is not finite")
+        elif self.scale > self.data.clamp:
+            problems.append(f"scale {self.scale:g} exceeds data.clamp {self.data.clamp:g} (the "
+                            "scale is the std of clamped offsets)")
+        if len(set(self.categories)) != len(self.categories) or not all(self.categories):
+            problems.append(f"categories {self.categories} has empty or repeated names")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def read_meta(path: str | os.PathLike) -> CheckpointMeta:
+    """Read and validate ``meta.json`` of the checkpoint directory ``path`` (no torch, no weights).
+
+    A CheckpointError with a one-line message naming the file, the field and the fix when the file
+    is missing, not JSON, of another format version, or out of bounds.
+    """
+    meta_path = checkpoint_dir(path) / META
+    if not meta_path.is_file():
+        raise CheckpointError(f"Checkpoint {path} has no {META}",
+                              "the save was incomplete; use another checkpoint")
+    try:
+        text = meta_path.read_text(encoding="utf-8")
+        version = json.loads(text).get("format_version") if text.lstrip().startswith("{") else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{meta_path} is not valid JSON: {e}",
+                              "the file is corrupt; use another checkpoint") from e
+    if isinstance(version, int) and version != FORMAT_VERSION:
+        newer = version > FORMAT_VERSION
+        raise CheckpointError(
+            f"{meta_path} has checkpoint format {version}; this sketchrnn ({__version__}) reads "
+            f"format {FORMAT_VERSION}" + ("" if newer else ", which stores the data and loss "
+                                          "settings that inference and evaluation need"),
+            "upgrade sketchrnn" if newer else RETRAIN)
+    try:
+        return CheckpointMeta.model_validate_json(text, strict=True)
+    except ValidationError as e:
+        raise CheckpointError(f"{meta_path} is invalid: {validation_problems(e)}", RETRAIN) from e
+
+
+def checkpoint_dir(path: str | os.PathLike) -> Path:
+    """``path`` when it is a directory; else a CheckpointError saying what to pass instead."""
+    path = Path(path)
+    if path.is_dir():
+        return path
+    if path.is_file():
+        raise CheckpointError(f"{path} is a file, not a checkpoint directory",
+                              f"pass the directory that holds {META} and {WEIGHTS}"
+                              + (f", e.g. {path.parent}" if path.name in (META, WEIGHTS) else ""))
+    leftovers = aside_copies(path)
+    if leftovers:
+        raise CheckpointError(f"No checkpoint at {path}, but an interrupted save left the "
+                              f"previous one at {leftovers[-1]}", f"rename it to {path}")
+    raise CheckpointError(f"No checkpoint at {path}",
+                          f"pass a checkpoint directory (it holds {META} and {WEIGHTS})")
+
+
+def aside_name(path: Path, tag: str) -> Path:
+    """Where a save moves the previous checkpoint while it renames the new one in."""
+    return path.parent / f".{path.name}.old-{tag}"
+
+
+def aside_copies(path: Path) -> list[Path]:
+    """Previous checkpoints a save moved aside and did not get to delete, oldest first."""
+    return sorted(path.parent.glob(f".{path.name}.old-*")) if path.parent.is_dir() else []
+
+
+def read_meta_if_present(path: str | os.PathLike) -> CheckpointMeta | None:
+    """The checkpoint's meta, or None when ``path`` holds no readable, valid ``meta.json``."""
+    try:
+        return read_meta(path)
+    except (CheckpointError, OSError):
+        return None
+
+
+def validation_problems(e: ValidationError) -> str:
+    """Every problem of a pydantic error on one line: ``field: message (got value)``."""
+    parts = []
+    for err in e.errors():
+        where = ".".join(map(str, err["loc"])) or "<root>"
+        got = "" if err["type"] in ("missing", "value_error") else f" (got {err.get('input')!r:.60})"
+        parts.append(f"{where}: {err['msg']}{got}")
+    return "; ".join(parts)
+
+
+def with_updates(meta: CheckpointMeta, *, metrics: dict[str, float | None] | None = None,
+                 extra: dict[str, Any] | None = None) -> CheckpointMeta:
+    """``meta`` with ``metrics`` / ``extra`` entries merged in, validated again."""
+    data = meta.model_dump()
+    data["metrics"] = {**meta.metrics, **(metrics or {})}
+    data["extra"] = {**meta.extra, **(extra or {})}
+    return CheckpointMeta.model_validate(data)
