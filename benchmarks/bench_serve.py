@@ -32,6 +32,7 @@ import _common as C  # noqa: E402
 
 def tiny_runs(root: Path) -> Path:
     """A classifier over two categories and a draw model for each, untrained (no data needed)."""
+    from sketchrnn.config import DataConfig, LossConfig
     from sketchrnn.checkpoint import CheckpointMeta, save_checkpoint
     from sketchrnn.model.presets import PRESETS
     from sketchrnn.registry import build_model
@@ -40,11 +41,13 @@ def tiny_runs(root: Path) -> Path:
     kwargs = {"n_categories": 2, "enc_hidden": tiny["enc_hidden"], "z_dim": tiny["z_dim"]}
     save_checkpoint(root / "predict/checkpoints/best", build_model("classifier", **kwargs),
                     CheckpointMeta(model="classifier", model_kwargs=kwargs, task="predict",
-                                   categories=cats, scale=30.0, max_seq_len=60))
+                                   categories=cats, scale=30.0, max_seq_len=60,
+                                   data=DataConfig(max_seq_len=60), loss=LossConfig()))
     for cat in cats:
         save_checkpoint(root / f"draw-{cat}/checkpoints/best", build_model("sketch_rnn", **tiny),
                         CheckpointMeta(model="sketch_rnn", model_kwargs=dict(tiny), task="draw",
-                                       categories=[cat], scale=30.0, max_seq_len=60))
+                                       categories=[cat], scale=30.0, max_seq_len=60,
+                                       data=DataConfig(max_seq_len=60), loss=LossConfig()))
     return root
 
 

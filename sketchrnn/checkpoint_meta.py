@@ -18,7 +18,7 @@ import math
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -55,8 +55,9 @@ class CheckpointMeta(BaseModel):
     sketchrnn_version: str = Field(__version__, description="sketchrnn version that saved it.")
     plugin_versions: dict[str, str] = Field(default_factory=dict, description="Plugin versions.")
     step: int = Field(0, ge=0, description="Optimizer steps taken when saved.")
-    metrics: dict[str, float | None] = Field(
-        default_factory=dict, description="Metrics at save time (None: not finite).")
+    # Metrics are reported, never computed with: a diverged run may record NaN.
+    metrics: dict[str, Annotated[float, Field(allow_inf_nan=True)] | None] = Field(
+        default_factory=dict, description="Metrics at save time.")
     created: datetime = Field(
         default_factory=lambda: datetime.now(timezone.utc), description="When it was saved (ISO)."
     )
@@ -148,9 +149,10 @@ def validation_problems(e: ValidationError) -> str:
     """Every problem of a pydantic error on one line: ``field: message (got value)``."""
     parts = []
     for err in e.errors():
-        where = ".".join(map(str, err["loc"])) or "<root>"
+        msg = err["msg"].removeprefix("Value error, ")  # our own checks name their fields
         got = "" if err["type"] in ("missing", "value_error") else f" (got {err.get('input')!r:.60})"
-        parts.append(f"{where}: {err['msg']}{got}")
+        where = ".".join(map(str, err["loc"]))
+        parts.append(f"{where}: {msg}{got}" if where else msg)
     return "; ".join(parts)
 
 

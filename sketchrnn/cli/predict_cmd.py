@@ -10,8 +10,8 @@ import click
 from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 
 
-def _from_test(category: str, cut: float, index: int, predictor: Any, data_dir: Path | None,
-               checkpoint: Path) -> Any:
+def _from_test(category: str, cut: float, index: int, predictor: Any,
+               data_dir: Path | None) -> Any:
     """Test sketch ``index`` of CATEGORY with ``cut`` of its tail removed, as a RawSketch in
     pixels (so it goes through exactly the path a user's file does)."""
     import numpy as np
@@ -26,7 +26,7 @@ def _from_test(category: str, cut: float, index: int, predictor: Any, data_dir: 
         raise InputError(f"--from-test {category!r}: the predict model knows "
                          f"{', '.join(predictor.categories)}", "choose one of those categories")
     category = names[category.lower()]
-    data = load_data(checkpoint, predictor.meta, data_dir)
+    data = load_data(predictor.meta, data_dir)
     members = np.flatnonzero(data.test.labels == predictor.categories.index(category))
     if not 0 <= index < len(members):
         raise InputError(f"--index {index} is out of range: the {category!r} test split has "
@@ -39,8 +39,8 @@ def _from_test(category: str, cut: float, index: int, predictor: Any, data_dir: 
 def _write_completion(prediction: Any, raw_px: Any, runs_dir: Path, out_dir: Path, stem: str,
                       seed: int, temperature: float) -> dict[str, Any] | None:
     from sketchrnn import render
-    from sketchrnn.predict.loading import find_draw_checkpoint, load_draw
     from sketchrnn.predict.predictor import complete
+    from sketchrnn.runs import find_draw_checkpoint, load_draw
 
     category = prediction.prediction
     if category is None:
@@ -139,13 +139,13 @@ def predict(sketch_file: Path | None, from_test: str | None, cut: float, index: 
         raise click.UsageError("give a SKETCH_FILE or --from-test CATEGORY (one of them)")
     raw = read_sketch(sketch_file, index) if sketch_file is not None else None  # before torch
 
-    from sketchrnn.predict.loading import predict_checkpoint
     from sketchrnn.predict.predictor import Predictor
+    from sketchrnn.runs import predict_checkpoint
 
     path = predict_checkpoint(runs_dir, checkpoint)
     predictor = Predictor.from_checkpoint(path, recalibrate=recalibrate, data_dir=data_dir)
     if raw is None:
-        raw = _from_test(from_test, cut, index, predictor, data_dir, path)
+        raw = _from_test(from_test, cut, index, predictor, data_dir)
     prediction, sketch = predictor.predict(raw, top_k=top_k)
     if not no_complete:
         if sketch_file is not None:

@@ -43,8 +43,7 @@ def _formats(text: str) -> list[str]:
 
 
 def load_draw_model(category: str, runs_dir: Path, checkpoint: Path | None) -> tuple[Any, Any]:
-    from sketchrnn.predict.loading import load_draw
-    from sketchrnn.runs import draw_checkpoint
+    from sketchrnn.runs import draw_checkpoint, load_draw
 
     return load_draw(checkpoint or draw_checkpoint(runs_dir, category))
 
@@ -113,18 +112,15 @@ def sample(category: str, count: int, greedy: bool, runs_dir: Path, checkpoint: 
     _print_summary(f"{count} samples of {category} (T={temperature})", sketches, paths, seconds)
 
 
-def _test_sketches(category: str, meta: Any, data_dir: Path | None, count: int, seed: int) -> Any:
-    """`count` test sketches of CATEGORY, normalised with the model's own scale factor."""
+def _test_sketches(meta: Any, data_dir: Path | None, count: int, seed: int) -> Any:
+    """`count` test sketches of the draw model's category, filtered, clamped and normalised as
+    its training data was (its own data settings and scale)."""
     import numpy as np
 
-    from sketchrnn.config import DataConfig
     from sketchrnn.data.batching import make_batch
-    from sketchrnn.data.preprocess import prepare
-    from sketchrnn.train.job import load_splits
+    from sketchrnn.predict.loading import load_data
 
-    data = DataConfig(data_dir=data_dir, max_seq_len=meta.max_seq_len)
-    prepared = prepare({category: load_splits(category, data)}, max_seq_len=meta.max_seq_len,
-                       scale=meta.scale)
+    prepared = load_data(meta, data_dir)
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(prepared.test), size=min(count, len(prepared.test)), replace=False)
     return make_batch(prepared.test, idx)
@@ -156,7 +152,7 @@ def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: Path
     model, meta = load_draw_model(category, runs_dir, checkpoint)
     if not getattr(model, "conditional", False):
         raise click.UsageError("this model has no encoder; reconstruct needs a conditional model")
-    batch = _test_sketches(category, meta, data_dir, count, seed)
+    batch = _test_sketches(meta, data_dir, count, seed)
     start = time.perf_counter()
     z = encode(model, (batch.x, batch.lengths))
     sketches = draw(model, len(batch.lengths), temperature=temperature, seed=seed, z=z,
@@ -198,7 +194,7 @@ def interpolate(category: str, steps: int, method: str, data_dir: Path | None, r
     model, meta = load_draw_model(category, runs_dir, checkpoint)
     if not getattr(model, "conditional", False):
         raise click.UsageError("this model has no encoder; interpolate needs a conditional model")
-    batch = _test_sketches(category, meta, data_dir, 2, seed)
+    batch = _test_sketches(meta, data_dir, 2, seed)
     start = time.perf_counter()
     a, b = (batch.x[i : i + 1, : int(batch.lengths[i]) + 1] for i in range(2))
     sketches = walk(model, (a, batch.lengths[:1]), (b, batch.lengths[1:2]), steps=steps,

@@ -86,7 +86,7 @@ def recognisability(draw_model: Any, draw_meta: Any, predictor: Any, category: s
     top = np.full(n, -1)
     inside = np.zeros(n, dtype=bool)
     if usable:
-        units = [normalise(pixels[i], predictor.meta.scale) for i in usable]
+        units = [normalise(pixels[i], predictor.meta) for i in usable]
         _, probs, scores = predictor.predict_normalised(units)
         top[usable] = probs.argmax(axis=1)
         if predictor.calibration:

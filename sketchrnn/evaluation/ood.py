@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,10 +71,11 @@ def _from_drawings(path: Path) -> tuple[list[np.ndarray], bool]:
     return [s.astype(np.float64) for s in sketches if len(s)], not raw
 
 
-def load_ood(name: str, *, scale: float, typical_extent_px: float, max_seq_len: int,
-             min_seq_len: int = 10, data_dir: Path | None = None, path: Path | None = None,
-             limit: int | None = None) -> OODSet:
-    """The OOD set of category ``name`` (see the module docstring), in model units."""
+def load_ood(name: str, meta: Any, *, typical_extent_px: float, data_dir: Path | None = None,
+             path: Path | None = None, limit: int | None = None) -> OODSet:
+    """The OOD set of category ``name`` (see the module docstring), filtered by length and
+    normalised as the predict checkpoint's data (``meta.data``, ``meta.scale``): model units."""
+    min_seq_len, max_seq_len = meta.data.min_seq_len, meta.data.max_seq_len
     source, simplified, sketches = None, False, []
     npz = None if data_dir is None or path is not None else _npz_file(name, Path(data_dir))
     if npz is not None:
@@ -101,7 +103,7 @@ def load_ood(name: str, *, scale: float, typical_extent_px: float, max_seq_len: 
         stretch = typical_extent_px / median
         note = (f"simplified drawings (0-255 canvas, median extent {median:.0f}) stretched "
                 f"x{stretch:.3f} to the training data's median extent {typical_extent_px:.0f} px")
-    units = [normalise(s, scale, stretch) for s in keep]
+    units = [normalise(s, meta, stretch) for s in keep]
     packed = SketchSet.from_list(units, label=-1)
     return OODSet(name=name, sketches=packed, source=source, stretch=stretch, note=note)
 

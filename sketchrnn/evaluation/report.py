@@ -25,19 +25,13 @@ REFERENCE = {"accuracy_mean": 0.958, "accuracy_std": 0.0017, "runs": 10, "n": 10
              "source": "reference PyTorch Sketch-RNN classifier (cut 0-50%)"}
 
 
-def _job_root(checkpoint: Path) -> Path:
-    """``runs/<job>`` for ``runs/<job>/checkpoints/<best|latest>``; else the checkpoint itself."""
-    checkpoint = Path(checkpoint)
-    return checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint
-
-
 def write_json(path: Path, data: dict[str, Any]) -> Path:
     write_text_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
     return path
 
 
 def _ood_section(predictor: Any, test: Any, protocol: Protocol, name: str, data_dir: Path | None,
-                 ood_file: Path | None, job: Any) -> dict[str, Any]:
+                 ood_file: Path | None) -> dict[str, Any]:
     """AUROC (in-distribution = positive) of every score: all test sketches vs all OOD sketches,
     both cut by the protocol's random fractions (seeded)."""
     from sketchrnn.evaluation.metrics import auroc
@@ -51,10 +45,8 @@ def _ood_section(predictor: Any, test: Any, protocol: Protocol, name: str, data_
         from sketchrnn.predict.inference import extents
 
         extent = float(np.median(extents(test)) * predictor.meta.scale)
-    folder = data_dir or job.data.data_dir
-    ood = load_ood(name, scale=predictor.meta.scale, typical_extent_px=extent,
-                   max_seq_len=job.data.max_seq_len, min_seq_len=job.data.min_seq_len,
-                   data_dir=folder, path=ood_file)
+    folder = data_dir or predictor.meta.data.data_dir
+    ood = load_ood(name, predictor.meta, typical_extent_px=extent, data_dir=folder, path=ood_file)
     rng = np.random.default_rng([protocol.seed, 10_007])
     cut = lambda s: cut_tails(s, np.arange(len(s)), rng.uniform(protocol.cut_min,  # noqa: E731
                                                                  protocol.cut_max, len(s)))
@@ -80,8 +72,9 @@ def evaluate_predict(runs_dir: Path, checkpoint: Path | None, protocol: Protocol
     """The reference protocol, accuracy by cut, confusion, OOD AUROC; written to eval.json."""
     from sketchrnn.evaluation.plots import plot_accuracy_by_cut, plot_confusion
     from sketchrnn.evaluation.protocol import accuracy_by_cut, per_class_accuracy, run_protocol
-    from sketchrnn.predict.loading import job_for, load_data, predict_checkpoint
+    from sketchrnn.predict.loading import load_data
     from sketchrnn.predict.predictor import Predictor
+    from sketchrnn.runs import job_root, predict_checkpoint
 
     start = time.perf_counter()
     path = predict_checkpoint(runs_dir, checkpoint)
@@ -91,13 +84,12 @@ def evaluate_predict(runs_dir: Path, checkpoint: Path | None, protocol: Protocol
 
         raise InputError(f"--ood-category {ood_category!r} is one of the model's categories",
                          "choose a category the predict model was not trained on, e.g. monkey")
-    data = load_data(path, predictor.meta, data_dir)
-    job = job_for(path, predictor.meta, data_dir)
+    data = load_data(predictor.meta, data_dir)
     categories = predictor.categories
     result = run_protocol(predictor.model, data.test, protocol, len(categories),
                           predictor.temperature)
     by_cut = accuracy_by_cut(predictor.model, data.test)
-    root = _job_root(path)
+    root = job_root(path)
     paths = {"json": str(root / "eval.json"), "confusion": str(root / "eval_confusion.png"),
              "accuracy_by_cut": str(root / "eval_accuracy_by_cut.png")}
     plot_confusion(result["confusion"], categories, paths["confusion"],
@@ -118,7 +110,7 @@ def evaluate_predict(runs_dir: Path, checkpoint: Path | None, protocol: Protocol
     }
     if ood_category:
         out["ood"] = _ood_section(predictor, data.test, protocol, ood_category, data_dir,
-                                  ood_file, job)
+                                  ood_file)
     out["wall_s"] = time.perf_counter() - start
     out["machine"] = platform.platform()
     write_json(Path(paths["json"]), out)
@@ -132,20 +124,19 @@ def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: 
     trained; written to ``runs/draw-<slug>/eval.json``."""
     from sketchrnn.errors import CheckpointError
     from sketchrnn.evaluation.draw_eval import recognisability, test_losses
-    from sketchrnn.predict.loading import job_for, load_data, load_draw, predict_checkpoint
+    from sketchrnn.predict.loading import load_data
     from sketchrnn.predict.predictor import Predictor
     from sketchrnn.render import grid_png
-    from sketchrnn.runs import draw_checkpoint
+    from sketchrnn.runs import draw_checkpoint, job_root, load_draw, predict_checkpoint
 
     start = time.perf_counter()
     path = Path(checkpoint) if checkpoint else draw_checkpoint(runs_dir, category)
     model, meta = load_draw(path)
-    job = job_for(path, meta, data_dir)
-    data = load_data(path, meta, data_dir)
-    loss = job.settings.loss
+    data = load_data(meta, data_dir)
+    loss = meta.loss
     test = test_losses(model, data.test, kl_weight=loss.kl_weight, kl_min=loss.kl_min,
                        n_max=meta.max_seq_len, seed=seed)
-    root = _job_root(path)
+    root = job_root(path)
     paths = {"json": str(root / "eval.json")}
     recog, note = None, None
     try:

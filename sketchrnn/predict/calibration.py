@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from sketchrnn._io import write_text_atomic
+from sketchrnn.checkpoint import update_meta
 from sketchrnn.data.strokes import SketchSet, segment_ids
 from sketchrnn.evaluation.metrics import auroc, expected_calibration_error
 from sketchrnn.predict.inference import log_softmax, nll
@@ -118,18 +119,18 @@ def calibrate(target: str | os.PathLike, *, data_dir: Path | None = None, seed: 
     """Fit and store the calibration of a predict checkpoint; returns the stored record.
 
     ``target``: a checkpoint directory, the predict job directory, or the runs directory (then
-    the checkpoint `predict` uses: best, else latest). The valid split is read as the job was
-    configured (``data_dir`` overrides) and each sketch is cut ``passes`` times at random.
+    the checkpoint `predict` uses: best, else latest). The valid split is read as the checkpoint's
+    data settings say (``data_dir`` overrides) and each sketch is cut ``passes`` times at random.
     Meant to run at the end of the predict job's training, and on demand by the CLI.
     """
     from sketchrnn.predict.inference import classify, cut_tails, extents
-    from sketchrnn.predict.loading import job_for, load_classifier, load_data, resolve_target
+    from sketchrnn.predict.loading import load_data
+    from sketchrnn.runs import load_classifier, resolve_predict_target
 
-    path = resolve_target(target)
+    path = resolve_predict_target(target)
     model, meta = load_classifier(path)
-    job = job_for(path, meta, data_dir)
-    data = load_data(path, meta, data_dir)
-    lo, hi = job.data.truncate_min, job.data.truncate_max
+    data = load_data(meta, data_dir)
+    lo, hi = meta.data.truncate_min, meta.data.truncate_max
     rng = np.random.default_rng(seed)
     valid = data.valid
     idx = np.tile(np.arange(len(valid)), passes)
@@ -143,7 +144,7 @@ def calibrate(target: str | os.PathLike, *, data_dir: Path | None = None, seed: 
         typical_extent_px=float(np.median(extents(data.train)) * data.scale),
         cut=[lo, hi], passes=passes, seed=seed, step=meta.step,
     )
-    write_extra(path, CALIBRATION_KEY, record)
+    update_meta(path, extra={CALIBRATION_KEY: record})
     return record
 
 
@@ -151,15 +152,3 @@ def read_calibration(meta: Any) -> dict[str, Any] | None:
     """The stored calibration record of a checkpoint's meta, or None."""
     record = (meta.extra or {}).get(CALIBRATION_KEY)
     return record if isinstance(record, dict) and "temperature" in record else None
-
-
-def write_extra(path: str | os.PathLike, key: str, value: Any) -> Any:
-    """Set ``meta.extra[key]`` of a saved checkpoint, replacing ``meta.json`` atomically (the
-    weights are not touched); the counterpart of ``checkpoint.update_meta_metrics``."""
-    from sketchrnn.checkpoint import META, CheckpointMeta, read_meta
-
-    path = Path(path)
-    meta = read_meta(path)
-    meta = CheckpointMeta.model_validate({**meta.model_dump(), "extra": {**meta.extra, key: value}})
-    write_text_atomic(path / META, meta.model_dump_json(indent=2) + "\n")
-    return meta

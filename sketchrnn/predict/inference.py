@@ -9,14 +9,13 @@ so that padding stays small (the encoder never reads padding, so batching does n
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from sketchrnn.data.strokes import SketchSet, gather_index, segment_ids, stroke3_to_stroke5
-
-CLAMP = 1000.0  # DataConfig.clamp's default: raw offsets are clamped to +-CLAMP before scaling
 
 
 def cut_tails(sketches: SketchSet, indices: np.ndarray, fractions: np.ndarray) -> SketchSet:
@@ -65,11 +64,13 @@ def extents(sketches: SketchSet) -> np.ndarray:
     return (hi - lo).max(axis=1)
 
 
-def normalise(strokes: np.ndarray, scale: float, stretch: float = 1.0) -> np.ndarray:
-    """Pixels -> model units: offsets times ``stretch``, clamped as in training, divided by the
-    model's stored ``scale`` (never a freshly computed std). ``[n, 3]`` float32."""
+def normalise(strokes: np.ndarray, meta: Any, stretch: float = 1.0) -> np.ndarray:
+    """Pixels -> model units: offsets times ``stretch``, clamped to the model's training clamp
+    (``meta.data.clamp``), divided by its stored ``meta.scale`` (never a freshly computed std).
+    ``[n, 3]`` float32."""
     out = np.array(strokes, dtype=np.float64, copy=True)
-    out[:, :2] = np.clip(out[:, :2] * stretch, -CLAMP, CLAMP) / scale
+    clamp = meta.data.clamp
+    out[:, :2] = np.clip(out[:, :2] * stretch, -clamp, clamp) / meta.scale
     return out.astype(np.float32)
 
 

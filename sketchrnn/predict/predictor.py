@@ -63,9 +63,8 @@ class Predictor:
                         recalibrate: bool = False, data_dir: Path | None = None) -> Predictor:
         """Load ``path``; fit the calibration on the valid split first when it is missing (or
         ``recalibrate``), which needs the training data (``data_dir`` overrides its folder)."""
-        from sketchrnn.predict.loading import load_classifier
-
         from sketchrnn.errors import DataError
+        from sketchrnn.runs import load_classifier
 
         model, meta = load_classifier(path)
         record = read_calibration(meta)
@@ -102,7 +101,7 @@ class Predictor:
                          f"(epsilon {RDP_EPSILON:g} px) to {len(strokes)}")
         strokes = np.array(strokes, dtype=np.float64, copy=True)
         strokes[-1, 2] = 1.0  # the pen is up at the end of a partial sketch, as in training cuts
-        return normalise(strokes, self.meta.scale, stretch), notes
+        return normalise(strokes, self.meta, stretch), notes
 
     def predict_normalised(self, sketches: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray,
                                                                       dict[str, np.ndarray]]:
@@ -156,7 +155,7 @@ def complete(draw_model: Any, draw_meta: Any, prime_px: np.ndarray, *, seed: int
     from sketchrnn.data.strokes import denormalise
     from sketchrnn.sampling import encode, sample
 
-    prime = normalise(prime_px, draw_meta.scale)  # [L, 3]
+    prime = normalise(prime_px, draw_meta)  # [L, 3]
     max_new = max_new or max(draw_meta.max_seq_len - len(prime), 25)
     generator = torch.Generator().manual_seed(seed)
     z = encode(draw_model, [prime]) if getattr(draw_model, "conditional", False) else None

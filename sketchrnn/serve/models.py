@@ -51,9 +51,8 @@ class ServeModels:
     def load(cls, runs_dir: Path) -> ServeModels:
         """Load the predict job and every ``draw-*`` job under ``runs_dir``; a broken checkpoint
         is reported in ``problems`` (and logged) instead of stopping the others from serving."""
-        from sketchrnn.predict.loading import find_draw_checkpoint, load_draw, predict_checkpoint
         from sketchrnn.predict.predictor import Predictor
-        from sketchrnn.runs import PREDICT_JOB
+        from sketchrnn.runs import PREDICT_JOB, find_draw_checkpoint, load_draw, predict_checkpoint
 
         out = cls(Path(runs_dir))
         if (out.runs_dir / PREDICT_JOB).is_dir():

@@ -11,7 +11,9 @@ import torch
 from torch import nn
 
 from sketchrnn import checkpoint as ckpt
+from sketchrnn import checkpoint_meta as ckpt_meta
 from sketchrnn.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from sketchrnn.config import DataConfig, LossConfig
 from sketchrnn.errors import CheckpointError
 
 
@@ -35,7 +37,9 @@ def build(name: str, kwargs: dict) -> nn.Module:
 
 def make_meta(**overrides) -> CheckpointMeta:
     fields = dict(model="net", model_kwargs={"hidden": 8}, task="draw", categories=["cat"],
-                  scale=12.5, max_seq_len=250, step=3, metrics={"valid_loss": 0.5})
+                  scale=12.5, max_seq_len=250,
+                  data=DataConfig(max_seq_len=250), loss=LossConfig(), step=3,
+                  metrics={"valid_loss": 0.5})
     return CheckpointMeta(**{**fields, **overrides})
 
 
@@ -137,7 +141,7 @@ def test_invalid_meta_lists_every_problem(saved):
 def test_newer_format_version_is_refused(saved):
     path, _ = saved
     raw = json.loads((path / "meta.json").read_text())
-    raw["format_version"] = ckpt.FORMAT_VERSION + 1
+    raw["format_version"] = ckpt_meta.FORMAT_VERSION + 1
     (path / "meta.json").write_text(json.dumps(raw))
     with pytest.raises(CheckpointError, match="format_version.*upgrade"):
         load_checkpoint(path, build_model=build)
@@ -243,7 +247,7 @@ def test_real_model_round_trip_through_the_registry(tmp_path, name):
 def test_update_meta_metrics_merges_and_keeps_weights(saved):
     path, _ = saved
     weights = (path / "model.safetensors").read_bytes()
-    meta = ckpt.update_meta_metrics(path, {"test_loss": 0.25, "test_kl": None})
+    meta = ckpt.update_meta(path, metrics={"test_loss": 0.25, "test_kl": None})
     assert meta.metrics == {"valid_loss": 0.5, "test_loss": 0.25, "test_kl": None}
     assert ckpt.read_meta(path) == meta and (path / "model.safetensors").read_bytes() == weights
     assert sorted(p.name for p in path.iterdir()) == ["meta.json", "model.safetensors"]

@@ -126,13 +126,15 @@ def test_hyper_lstm_cell_matches_the_equations_written_out() -> None:
 
 
 def test_checkpoint_round_trip_and_core_sampling(tmp_path) -> None:
+    from sketchrnn.config import DataConfig, LossConfig
     from sketchrnn.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
     from sketchrnn.sampling import sample
 
     model = _model()
     kwargs = {**TINY, "cell": "layer_norm", "recurrent_dropout": 0.1, "n_categories": 3}
     meta = CheckpointMeta(model="hyper_sketch_rnn", model_kwargs=kwargs, task="draw",
-                          categories=["shape-circle"], scale=20.0, max_seq_len=40)
+                          categories=["shape-circle"], scale=20.0, max_seq_len=40,
+                          data=DataConfig(max_seq_len=40), loss=LossConfig())
     save_checkpoint(tmp_path / "ckpt", model, meta)
     loaded, meta2, _ = load_checkpoint(tmp_path / "ckpt")
     assert type(loaded).__name__ == "HyperSketchRNN" and meta2.model == "hyper_sketch_rnn"

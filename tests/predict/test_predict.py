@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from sketchrnn.checkpoint import read_meta
 from sketchrnn.cli import main as cli_main
-from sketchrnn.predict.calibration import read_calibration, write_extra
+from sketchrnn.checkpoint import update_meta
+from sketchrnn.predict.calibration import read_calibration
 from sketchrnn.predict.inputs import RawSketch
 from sketchrnn.predict.predictor import Predictor
 
@@ -95,7 +96,7 @@ def test_random_scribble_is_out_of_distribution(tiny_runs, tmp_path):
     value = {k: predictor.predict(r)[0].score["value"] for k, r in raw.items()}
     assert value["circle"] > value["scribble"], "the tiny model cannot tell these apart"
     record = {**predictor.calibration, "ood_threshold": (value["circle"] + value["scribble"]) / 2}
-    write_extra(checkpoint, "calibration", record)
+    update_meta(checkpoint, extra={"calibration": record})
     predictor = Predictor.from_checkpoint(checkpoint)
     garbage, _ = predictor.predict(raw["scribble"])
     assert not garbage.in_distribution and garbage.prediction is None
@@ -118,7 +119,7 @@ def test_missing_calibration_is_fitted_on_demand(tiny_runs, tiny_data, tmp_path)
     runs = tmp_path / "runs"
     shutil.copytree(tiny_runs / "predict", runs / "predict")
     best = runs / "predict" / "checkpoints" / "best"
-    write_extra(best, "calibration", None)
+    update_meta(best, extra={"calibration": None})
     assert read_calibration(read_meta(best)) is None
     predictor = Predictor.from_checkpoint(best, data_dir=tiny_data)
     assert predictor.calibration is not None

@@ -15,6 +15,7 @@ CATEGORIES = ["circle", "square"]
 def make_runs(root: Path, *, predict: bool = True, draw: tuple[str, ...] = tuple(CATEGORIES),
               calibration: dict | None = None) -> Path:
     """``root/runs`` with a classifier over CATEGORIES and a draw model per name in ``draw``."""
+    from sketchrnn.config import DataConfig, LossConfig
     from sketchrnn.checkpoint import CheckpointMeta, save_checkpoint
     from sketchrnn.model.presets import PRESETS
     from sketchrnn.registry import build_model
@@ -28,12 +29,14 @@ def make_runs(root: Path, *, predict: bool = True, draw: tuple[str, ...] = tuple
                   "z_dim": tiny["z_dim"], "head_hidden": 16}
         meta = CheckpointMeta(model="classifier", model_kwargs=kwargs, task="predict",
                               categories=CATEGORIES, scale=30.0, max_seq_len=60,
+                              data=DataConfig(max_seq_len=60), loss=LossConfig(),
                               extra={"calibration": calibration} if calibration else {})
         save_checkpoint(runs / PREDICT_JOB / "checkpoints" / "best",
                         build_model("classifier", **kwargs), meta)
     for category in draw:
         meta = CheckpointMeta(model="sketch_rnn", model_kwargs=dict(tiny), task="draw",
-                              categories=[category], scale=30.0, max_seq_len=40)
+                              categories=[category], scale=30.0, max_seq_len=40,
+                              data=DataConfig(max_seq_len=40), loss=LossConfig())
         model = build_model("sketch_rnn", **tiny)
         with torch.no_grad():  # an untrained decoder may end at once; completions must have points
             model.decoder.output.bias[2] = -8.0  # pen logits come first: index 2 is end-of-sketch

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sketchrnn.checkpoint import CheckpointMeta, save_checkpoint
+from sketchrnn.config import DataConfig, LossConfig
 from sketchrnn.errors import CheckpointError
 from sketchrnn.model.presets import PRESETS
 from sketchrnn.registry import build_model
@@ -21,7 +22,8 @@ def save(folder: Path, task: str, step: int) -> None:
     else:
         name, kwargs, categories = "classifier", {**PRESETS["tiny"], "n_categories": 2}, ["pig", "sun"]
     meta = CheckpointMeta(model=name, model_kwargs=kwargs, task=task, categories=categories,
-                          scale=20.0, max_seq_len=30, step=step)
+                          scale=20.0, max_seq_len=30,
+                          data=DataConfig(max_seq_len=30), loss=LossConfig(), step=step)
     save_checkpoint(folder, build_model(name, **kwargs), meta)
 
 
@@ -56,7 +58,7 @@ def test_each_falls_back_to_the_other_folder(runs):
 def test_sample_and_predict_completion_load_the_latest_draw_model(runs):
     """The CLI's loaders, not just the path helper: the step of the model they actually load."""
     from sketchrnn.cli.sample_cmd import load_draw_model
-    from sketchrnn.predict.loading import find_draw_checkpoint
+    from sketchrnn.runs import find_draw_checkpoint
 
     _, meta = load_draw_model("pig", runs, None)
     assert meta.step == 9
