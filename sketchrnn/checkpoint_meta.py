@@ -33,6 +33,7 @@ WEIGHTS, META, TRAIN_STATE = "model.safetensors", "meta.json", "train_state.pt"
 # this caps it for any clamp, far above any real data (QuickDraw: about 30 px).
 MAX_SCALE = 1e5
 MAX_CATEGORIES = 100_000
+MAX_NAME = 100  # characters of a category name (QuickDraw's longest: 23)
 RETRAIN = "retrain the job (`sketchrnn fit ... --fresh`) or use another checkpoint"
 
 
@@ -74,11 +75,20 @@ class CheckpointMeta(BaseModel):
         elif self.scale > self.data.clamp:
             problems.append(f"scale {self.scale:g} exceeds data.clamp {self.data.clamp:g} (the "
                             "scale is the std of clamped offsets)")
-        if len(set(self.categories)) != len(self.categories) or not all(self.categories):
-            problems.append(f"categories {self.categories} has empty or repeated names")
+        if len(set(self.categories)) != len(self.categories):
+            problems.append("categories has repeated names")
+        problems += [f"category {name[:60]!r} is not a plain name (1-{MAX_NAME} characters, no "
+                     "path separators, control characters or leading dot)"
+                     for name in self.categories if not _plain_name(name)][:3]
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+def _plain_name(name: str) -> bool:
+    """Category names end up in file names (outputs, job folders): nothing that walks folders."""
+    return (0 < len(name) <= MAX_NAME and not name.startswith(".") and "/" not in name
+            and "\\" not in name and name.isprintable())
 
 
 def read_meta(path: str | os.PathLike) -> CheckpointMeta:

@@ -30,8 +30,9 @@ PREDICT_JOB = "predict"
 
 
 def slug(category: str) -> str:
-    """A filesystem-safe job name part: 'alarm clock' -> 'alarm_clock'."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", category.strip()).strip("_") or "category"
+    """A filesystem-safe name part: 'alarm clock' -> 'alarm_clock'. Never '.' or '..' (no
+    leading or trailing dots), so ``folder / slug(name)`` stays inside ``folder``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", category.strip()).strip("_.") or "category"
 
 
 def draw_job_name(category: str) -> str:
@@ -195,6 +196,19 @@ def load_task(path: Path, task: str) -> tuple[Any, Any]:
 def load_draw(path: Path) -> tuple[Any, Any]:
     """``(model, meta)`` of a draw checkpoint in eval mode; CheckpointError for a predict model."""
     return load_task(path, "draw")
+
+
+def load_draw_for(category: str, runs_dir: Path,
+                  checkpoint: Path | None = None) -> tuple[Path, Any, Any]:
+    """``(path, model, meta)`` of the draw model of ``category`` (a canonical name): the given
+    ``checkpoint``, which must draw that category, else the job's latest under ``runs_dir``."""
+    path = Path(checkpoint) if checkpoint is not None else draw_checkpoint(runs_dir, category)
+    model, meta = load_draw(path)
+    if category not in meta.categories:
+        raise CheckpointError(f"{path} draws {', '.join(map(repr, meta.categories))}, not "
+                              f"{category!r}", f"name the category it draws, e.g. "
+                              f"{meta.categories[0]!r}, or pass another --checkpoint")
+    return path, model, meta
 
 
 def load_classifier(path: Path) -> tuple[Any, Any]:

@@ -137,8 +137,10 @@ def eval_draw(category: str, n: int, temperature: float, seed: int, checkpoint: 
     """
     import json
 
+    from sketchrnn.cli.fit_cmd import check_categories
     from sketchrnn.evaluation.report import evaluate_draw
 
+    (category,) = check_categories([category])
     result = evaluate_draw(category, runs_dir, checkpoint, n=n, temperature=temperature,
                            seed=seed, data_dir=data_dir)
     if as_json:

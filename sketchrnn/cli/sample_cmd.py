@@ -42,25 +42,43 @@ def _formats(text: str) -> list[str]:
     return chosen
 
 
-def load_draw_model(category: str, runs_dir: Path, checkpoint: Path | None) -> tuple[Any, Any]:
-    from sketchrnn.runs import draw_checkpoint, load_draw
+def load_draw_model(category: str, runs_dir: Path, checkpoint: Path | None
+                    ) -> tuple[str, Any, Any]:
+    """``(canonical category, model, meta)``; the name is checked as `fit` checks it, so that it
+    cannot name a folder outside the output folder."""
+    from sketchrnn.cli.fit_cmd import check_categories
+    from sketchrnn.runs import load_draw_for
 
-    return load_draw(checkpoint or draw_checkpoint(runs_dir, category))
+    (category,) = check_categories([category])
+    _, model, meta = load_draw_for(category, runs_dir, checkpoint)
+    return category, model, meta
+
+
+def output_dir(out_dir: Path | None, category: str, suffix: str = "") -> Path:
+    """``--out``, else ``samples/<category slug><suffix>`` in the working directory."""
+    from sketchrnn.runs import slug
+
+    return out_dir or Path("samples") / f"{slug(category)}{suffix}"
 
 
 def write_sketches(sketches: list[Any], out_dir: Path, formats: list[str], stem: str) -> list[Path]:
     """Each sketch in every format, plus one grid PNG; returns the paths written."""
     from sketchrnn import render
+    from sketchrnn.errors import InputError
 
     writers = {"png": render.to_png, "svg": render.to_svg, "gif": render.to_gif}
     paths = []
-    for i, sketch in enumerate(sketches):
-        for fmt in formats:
-            path = out_dir / f"{stem}_{i:03d}.{fmt}"
-            writers[fmt](sketch, path)
-            paths.append(path)
-    grid = out_dir / f"{stem}_grid.png"
-    render.grid_png(sketches, grid)
+    try:
+        for i, sketch in enumerate(sketches):
+            for fmt in formats:
+                path = out_dir / f"{stem}_{i:03d}.{fmt}"
+                writers[fmt](sketch, path)
+                paths.append(path)
+        grid = out_dir / f"{stem}_grid.png"
+        render.grid_png(sketches, grid)
+    except OSError as e:  # a file where the folder should be, no permission, a too-long name
+        raise InputError(f"cannot write into the output folder {out_dir}: "
+                         f"{e.strerror or e}", "choose another --out folder") from e
     return paths + [grid]
 
 
@@ -99,16 +117,15 @@ def sample(category: str, count: int, greedy: bool, runs_dir: Path, checkpoint: 
 
     from sketchrnn.data.strokes import denormalise
     from sketchrnn.sampling import sample as draw
-    from sketchrnn.runs import slug
 
     fmts = _formats(formats)
-    model, meta = load_draw_model(category, runs_dir, checkpoint)
+    category, model, meta = load_draw_model(category, runs_dir, checkpoint)
     start = time.perf_counter()
     sketches = draw(model, count, temperature=temperature, greedy=greedy, seed=seed,
                     max_len=meta.max_seq_len)
     seconds = time.perf_counter() - start
     sketches = [denormalise(s, meta.scale) for s in sketches]
-    paths = write_sketches(sketches, out_dir or Path("samples") / slug(category), fmts, "sample")
+    paths = write_sketches(sketches, output_dir(out_dir, category), fmts, "sample")
     _print_summary(f"{count} samples of {category} (T={temperature})", sketches, paths, seconds)
 
 
@@ -146,10 +163,9 @@ def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: Path
     from sketchrnn.data.strokes import denormalise, stroke5_to_stroke3
     from sketchrnn.sampling import encode
     from sketchrnn.sampling import sample as draw
-    from sketchrnn.runs import slug
 
     fmts = _formats(formats)
-    model, meta = load_draw_model(category, runs_dir, checkpoint)
+    category, model, meta = load_draw_model(category, runs_dir, checkpoint)
     if not getattr(model, "conditional", False):
         raise click.UsageError("this model has no encoder; reconstruct needs a conditional model")
     batch = _test_sketches(meta, data_dir, count, seed)
@@ -161,7 +177,7 @@ def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: Path
     originals = [denormalise(stroke5_to_stroke3(batch.x[i, : int(n)].numpy()), meta.scale)
                  for i, n in enumerate(batch.lengths)]
     sketches = [denormalise(s, meta.scale) for s in sketches]
-    out = out_dir or Path("samples") / f"{slug(category)}_reconstruct"
+    out = output_dir(out_dir, category, "_reconstruct")
     paths = write_sketches(sketches, out, fmts, "reconstruction")
     side_by_side = out / "original_vs_reconstruction.png"
     render.grid_png([s for pair in zip(originals, sketches) for s in pair], side_by_side, cols=2)
@@ -188,10 +204,9 @@ def interpolate(category: str, steps: int, method: str, data_dir: Path | None, r
 
     from sketchrnn.data.strokes import denormalise
     from sketchrnn.sampling import interpolate as walk
-    from sketchrnn.runs import slug
 
     fmts = _formats(formats)
-    model, meta = load_draw_model(category, runs_dir, checkpoint)
+    category, model, meta = load_draw_model(category, runs_dir, checkpoint)
     if not getattr(model, "conditional", False):
         raise click.UsageError("this model has no encoder; interpolate needs a conditional model")
     batch = _test_sketches(meta, data_dir, 2, seed)
@@ -201,6 +216,6 @@ def interpolate(category: str, steps: int, method: str, data_dir: Path | None, r
                     method=method, temperature=temperature, seed=seed, max_len=meta.max_seq_len)
     seconds = time.perf_counter() - start
     sketches = [denormalise(s, meta.scale) for s in sketches]
-    out = out_dir or Path("samples") / f"{slug(category)}_interpolate"
+    out = output_dir(out_dir, category, "_interpolate")
     paths = write_sketches(sketches, out, fmts, "step")
     _print_summary(f"{steps}-step {method} of {category}", sketches, paths, seconds)

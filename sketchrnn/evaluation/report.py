@@ -127,11 +127,10 @@ def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: 
     from sketchrnn.predict.loading import load_data
     from sketchrnn.predict.predictor import Predictor
     from sketchrnn.render import grid_png
-    from sketchrnn.runs import draw_checkpoint, job_root, load_draw, predict_checkpoint
+    from sketchrnn.runs import job_root, load_draw_for, predict_checkpoint
 
     start = time.perf_counter()
-    path = Path(checkpoint) if checkpoint else draw_checkpoint(runs_dir, category)
-    model, meta = load_draw(path)
+    path, model, meta = load_draw_for(category, runs_dir, checkpoint)
     data = load_data(meta, data_dir)
     loss = meta.loss
     test = test_losses(model, data.test, kl_weight=loss.kl_weight, kl_min=loss.kl_min,

@@ -86,6 +86,8 @@ DRAW_CASES = {
     "negative min length": ("min_seq_len", _set("data", "min_seq_len", -1)),
     "unknown task": ("task", _set("task", "paint")),
     "no categories": ("categories", _set("categories", [])),
+    "category that walks folders": ("not a plain name", _set("categories", ["../../evil"])),
+    "category with a control character": ("not a plain name", _set("categories", ["pi\ng"])),
     "unknown field": ("surprise", _set("surprise", 1)),
     "old format without data settings": ("format 1", lambda raw: (raw.update(format_version=1),
                                                                   raw.pop("data"))),
