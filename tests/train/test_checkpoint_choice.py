@@ -60,6 +60,6 @@ def test_sample_and_predict_completion_load_the_latest_draw_model(runs):
     from sketchrnn.cli.sample_cmd import load_draw_model
     from sketchrnn.runs import find_draw_checkpoint
 
-    _, meta = load_draw_model("pig", runs, None)
+    _, _, meta = load_draw_model("pig", runs, None)
     assert meta.step == 9
     assert step_of(find_draw_checkpoint("pig", runs)) == 9
