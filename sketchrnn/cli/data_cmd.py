@@ -105,11 +105,13 @@ def info(category: str, data_dir: Path | None, cache_dir: Path | None, max_seq_l
 @click.option("--valid-frac", type=float, default=0.1, show_default=True)
 @click.option("--test-frac", type=float, default=0.1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Replace .npz files that already exist.")
 def prepare(sources: tuple[Path, ...], out_dir: Path, raw: bool, valid_frac: float,
-            test_frac: float, seed: int) -> None:
+            test_frac: float, seed: int, force: bool) -> None:
     """Convert QuickDraw .ndjson files into sketch-rnn .npz splits.
 
-    Each input file becomes <out>/<file stem>.npz with train/valid/test splits.
+    Each input file becomes <out>/<name>.npz with train/valid/test splits, where <name> is the
+    file name without .ndjson or .json. Existing files are kept unless --force is given.
 
     \b
     Examples:
@@ -118,21 +120,24 @@ def prepare(sources: tuple[Path, ...], out_dir: Path, raw: bool, valid_frac: flo
       sketchrnn fit sun --data-dir data/ --workers 0
     """
     from sketchrnn.cli.console import console
-    from sketchrnn.data.ndjson import prepare_ndjson
-    from sketchrnn.errors import InputError
+    from sketchrnn.data.prepare import plan_outputs, prepare_files
+    from sketchrnn.errors import InputError, OutputExistsError
 
-    if not (0 <= valid_frac < 1 and 0 <= test_frac < 1 and valid_frac + test_frac < 1):
+    if not (0 < valid_frac < 1 and 0 < test_frac < 1 and valid_frac + test_frac < 1):
         raise InputError(
-            f"--valid-frac {valid_frac} and --test-frac {test_frac} leave no training data",
-            "use fractions in [0, 1) that sum to less than 1",
+            f"--valid-frac {valid_frac} and --test-frac {test_frac} leave a split empty",
+            "use fractions in (0, 1) that sum to less than 1",
         )
     missing = [str(p) for p in sources if not p.is_file()]
     if missing:
         raise InputError(f"input file(s) not found: {', '.join(missing)}", "check the paths")
-    for src in sources:
-        dst = out_dir / f"{src.name.split('.')[0]}.npz"
-        splits = prepare_ndjson(src, dst, raw=raw, valid_frac=valid_frac, test_frac=test_frac,
-                                seed=seed)
+    plan = plan_outputs(sources, out_dir, force=force)
+    try:
+        results = prepare_files(plan, raw=raw, valid_frac=valid_frac, test_frac=test_frac,
+                                seed=seed, force=force)
+    except OutputExistsError as e:  # created by someone else since the plan was made
+        raise OutputExistsError(e.path, "pass --force to replace it") from None
+    for (src, dst), splits in zip(plan, results):
         console().print(
             f"[green]prepared[/green] {src} -> {dst}  "
             f"train {len(splits.train):,} / valid {len(splits.valid):,} / test {len(splits.test):,}"

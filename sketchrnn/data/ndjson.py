@@ -1,4 +1,4 @@
-"""QuickDraw ``.ndjson`` drawings -> stroke-3 -> sketch-rnn ``.npz`` (``sketchrnn data prepare``).
+"""QuickDraw ``.ndjson`` drawings -> stroke-3 splits (``data.prepare`` writes them as ``.npz``).
 
 Layouts (github.com/googlecreativelab/quickdraw-dataset): one JSON object per line whose
 ``drawing`` is a list of strokes, ``[[x...], [y...]]`` in the *simplified* files (0-255 ints) or
@@ -20,15 +20,17 @@ points, which depends on floating-point rounding in Google's own code.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from sketchrnn.data.npz import SketchSplits, save_npz
-from sketchrnn.data.rdp import rdp
+from sketchrnn.data.bounds import MAX_COORD, check_sizes, describe, is_coord, is_number
 from sketchrnn.data.drawing import drawing_to_stroke3 as lines_to_stroke3
+from sketchrnn.data.npz import SketchSplits
+from sketchrnn.data.rdp import rdp
 from sketchrnn.errors import DataError
 
 Drawing = list  # list of strokes, each [[x...], [y...]] or [[x...], [y...], [t...]]
@@ -36,23 +38,44 @@ Source = str | os.PathLike | Iterable[str]
 
 
 def _check_drawing(drawing: object, *, raw: bool, where: str) -> Drawing:
-    """Validate one drawing's layout; ``where`` is ``"<file> line <n>"`` for the message."""
+    """Validate one drawing's layout and values; ``where`` is ``"<file> line <n>"``.
+
+    Strict types: coordinates are JSON numbers (``"1"`` or ``true`` are refused, not coerced),
+    finite and within the shared bounds (``data.bounds``), so nothing downstream sees them.
+    """
     fix = "fix or remove that line; QuickDraw strokes are [[x...], [y...]] (raw adds [t...])"
     if not isinstance(drawing, list) or not drawing:
         raise DataError(f"{where}: 'drawing' must be a non-empty list of strokes", fix)
+    total = 0
     for j, stroke in enumerate(drawing):
-        try:
-            a = np.asarray(stroke, dtype=np.float64)
-        except (ValueError, TypeError):
-            raise DataError(f"{where}: stroke {j} is not a list of equal-length number lists", fix) from None
-        if a.ndim != 2 or a.shape[0] not in (2, 3) or a.shape[1] == 0:
-            raise DataError(f"{where}: stroke {j} has shape {list(a.shape)}, expected [2 or 3, k>0]", fix)
-        if a.shape[0] == 3 and not raw:
-            raise DataError(f"{where}: stroke {j} has x, y and t lists: this is a raw drawing",
-                            "pass raw=True (`sketchrnn data prepare --raw`)")
-        if not np.isfinite(a).all():
-            raise DataError(f"{where}: stroke {j} contains NaN or inf", fix)
+        total += _check_stroke(stroke, raw=raw, where=f"{where}: stroke {j}", fix=fix)
+    check_sizes(total, len(drawing), where)
     return drawing
+
+
+def _check_stroke(stroke: object, *, raw: bool, where: str, fix: str) -> int:
+    """Validate one stroke ``[[x...], [y...]]`` (raw: ``+ [t...]``); returns its point count."""
+    if not isinstance(stroke, list) or len(stroke) not in (2, 3) or not all(
+            isinstance(axis, list) for axis in stroke):
+        raise DataError(f"{where} is not 2 or 3 lists of numbers", fix)
+    if len(stroke) == 3 and not raw:
+        raise DataError(f"{where} has x, y and t lists: this is a raw drawing",
+                        "pass raw=True (`sketchrnn data prepare --raw`)")
+    if not stroke[0] or any(len(axis) != len(stroke[0]) for axis in stroke):
+        raise DataError(f"{where} has lists of lengths {[len(axis) for axis in stroke]}, "
+                        "expected equal and non-empty", fix)
+    for axis, values in zip("xyt", stroke):
+        # Times are milliseconds since the first point: finite, but not a coordinate.
+        ok, bound = (_is_time, "") if axis == "t" else (is_coord, f" within +-{MAX_COORD:g}")
+        bad = next((i for i, v in enumerate(values) if not ok(v)), None)
+        if bad is not None:
+            raise DataError(f"{where} {axis}[{bad}] = {describe(values[bad])} is not a finite "
+                            f"number{bound}", fix)
+    return len(stroke[0])
+
+
+def _is_time(value: object) -> bool:
+    return is_number(value) and -math.inf < value < math.inf  # NaN fails; big ints compare fine
 
 
 def _record_drawing(record: object, *, raw: bool, recognized_only: bool, where: str) -> Drawing | None:
@@ -165,14 +188,14 @@ def ndjson_to_splits(
     sources: Source, *, raw: bool = False, valid_frac: float = 0.1, test_frac: float = 0.1,
     seed: int = 0, recognized_only: bool = False,
 ) -> SketchSplits:
-    """Drawings -> shuffled train/valid/test stroke-3 splits (raw ones simplified first).
+    """Drawings -> shuffled train/valid/test stroke-3 splits (raw ones simplified first), none empty.
 
     Drawings of a single point (no stroke-3 row) are skipped.
     """
     name = _name(sources)
-    if not (0 <= valid_frac < 1 and 0 <= test_frac < 1 and valid_frac + test_frac < 1):
-        raise DataError(f"valid_frac {valid_frac} and test_frac {test_frac} leave no training data",
-                        "use fractions in [0, 1) that sum to less than 1")
+    if not (0 < valid_frac < 1 and 0 < test_frac < 1 and valid_frac + test_frac < 1):
+        raise DataError(f"valid_frac {valid_frac} and test_frac {test_frac} leave a split empty",
+                        "use fractions in (0, 1) that sum to less than 1")
     drawings = read_drawings(sources, raw=raw, recognized_only=recognized_only)
     if raw:
         drawings = [raw_to_simplified(d) for d in drawings]
@@ -180,22 +203,13 @@ def ndjson_to_splits(
     if not sketches:
         raise DataError(f"{name}: no drawings with at least two points", "check the input file")
     order = np.random.default_rng(seed).permutation(len(sketches)).tolist()
-    n_valid, n_test = round(len(order) * valid_frac), round(len(order) * test_frac)
+    # Every split gets at least one sketch: the loader refuses files with an empty split.
+    n_valid, n_test = max(1, round(len(order) * valid_frac)), max(1, round(len(order) * test_frac))
     if len(order) - n_valid - n_test < 1:
-        raise DataError(f"{name}: {len(order)} drawings leave no training data", "use more drawings")
+        raise DataError(f"{name}: {len(order)} drawing(s) cannot fill train, valid and test",
+                        "use at least 3 drawings with two or more points each")
     valid, test, train = order[:n_valid], order[n_valid : n_valid + n_test], order[n_valid + n_test :]
     return SketchSplits(
         train=[sketches[i] for i in train], valid=[sketches[i] for i in valid],
         test=[sketches[i] for i in test], source=name,
     )
-
-
-def prepare_ndjson(
-    src: Source, dst_npz: str | os.PathLike, *, raw: bool = False, valid_frac: float = 0.1,
-    test_frac: float = 0.1, seed: int = 0, recognized_only: bool = False,
-) -> SketchSplits:
-    """``ndjson_to_splits`` written atomically to ``dst_npz`` (``sketchrnn data prepare``)."""
-    splits = ndjson_to_splits(src, raw=raw, valid_frac=valid_frac, test_frac=test_frac, seed=seed,
-                              recognized_only=recognized_only)
-    save_npz(splits, dst_npz)
-    return splits

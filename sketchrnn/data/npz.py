@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from sketchrnn._io import atomic_write
+from sketchrnn.data.bounds import MAX_COORD
 from sketchrnn.data.safe_npz import open_npz
 from sketchrnn.errors import DataError
 
@@ -79,6 +80,10 @@ def _split_to_list(path: str, name: str, arr: np.ndarray) -> list[np.ndarray]:
         if len(bad_rows):
             i = int(np.searchsorted(offsets, bad_rows[0], side="right") - 1)
             raise _bad(path, f"split '{name}' sketch {i} contains NaN or inf", redo)
+    bad_rows = np.flatnonzero((np.abs(points[:, :2]) > MAX_COORD).any(axis=1))
+    if len(bad_rows):
+        i = int(np.searchsorted(offsets, bad_rows[0], side="right") - 1)
+        raise _bad(path, f"split '{name}' sketch {i} has an offset beyond +-{MAX_COORD:g}", redo)
     bad_rows = np.flatnonzero((points[:, 2] != 0) & (points[:, 2] != 1))
     if len(bad_rows):
         i = int(np.searchsorted(offsets, bad_rows[0], side="right") - 1)
@@ -138,8 +143,16 @@ def _storage_dtype(splits: SketchSplits) -> type:
     return np.float32
 
 
-def save_npz(splits: SketchSplits, path: str | os.PathLike) -> Path:
-    """Write ``splits`` as a sketch-rnn ``.npz``, atomically (``sketchrnn._io.atomic_write``)."""
+def save_npz(splits: SketchSplits, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Write ``splits`` as a sketch-rnn ``.npz``, atomically (``sketchrnn._io.atomic_write``).
+
+    The arrays are checked with the loader's own validation first, so a file this writes always
+    loads (no empty split, no value that overflows the storage dtype). ``overwrite=False``
+    raises ``OutputExistsError`` instead of replacing an existing file.
+    """
     dtype = _storage_dtype(splits)
-    arrays = {name: _to_object_array(splits.split(name), dtype) for name in SPLITS}
-    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+    with np.errstate(over="ignore"):  # a value that overflows the cast is refused just below
+        arrays = {name: _to_object_array(splits.split(name), dtype) for name in SPLITS}
+    for name, arr in arrays.items():
+        _split_to_list(splits.source, name, arr)
+    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays), overwrite=overwrite)

@@ -1,4 +1,4 @@
-"""QuickDraw ndjson parsing, stroke-3 conversion, Google's simplification and `data prepare`."""
+"""QuickDraw ndjson parsing, stroke-3 conversion, Google's simplification."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 from sketchrnn.data.ndjson import (
     drawing_to_stroke3,
     ndjson_to_splits,
-    prepare_ndjson,
     raw_to_simplified,
     read_drawings,
 )
 from sketchrnn.data.npz import load_npz
+from sketchrnn.data.prepare import prepare_ndjson
 from sketchrnn.data.strokes import stroke3_to_polylines
 from sketchrnn.errors import DataError
 
@@ -77,7 +77,7 @@ def test_bad_lines_name_file_and_line(tmp_path, text, needle):
 
 def test_nan_is_rejected(tmp_path):
     path = write_lines(tmp_path / "nan.ndjson", ['{"drawing": [[[1, NaN], [1, 2]]]}'])
-    with pytest.raises(DataError, match="line 1.*NaN"):
+    with pytest.raises(DataError, match="line 1.*nan is not a finite number"):
         read_drawings(path)
 
 
@@ -108,7 +108,7 @@ def test_splits_are_deterministic_and_sized(tmp_path):
     assert all(np.array_equal(x, y) for x, y in zip(a.train, b.train))
     every = sorted(s.tolist() for s in a.train + a.valid + a.test)
     assert every == sorted(drawing_to_stroke3(d).tolist() for d in drawings)
-    with pytest.raises(DataError, match="no training data"):
+    with pytest.raises(DataError, match="leave a split empty"):
         ndjson_to_splits(path, valid_frac=0.5, test_frac=0.5)
 
 
@@ -168,3 +168,29 @@ def test_raw_to_simplified_matches_google():
 def test_real_piling_file():
     splits = ndjson_to_splits(PILING_DIR / "cake.json", valid_frac=0.05, test_frac=0.05)
     assert sum(splits.sizes().values()) == 1600
+
+
+@pytest.mark.parametrize("stroke", [
+    [["1", "2"], [0, 5]],           # numeric strings
+    [[True, False], [0, 5]],        # booleans
+    [[0, 1e6], [0, 5]],             # beyond the shared bounds
+    [[0, 1], [0, None]],            # null
+    [[0, 1], [0]],                  # ragged
+])
+def test_loose_coordinates_are_refused_by_prepare_and_predict(tmp_path, stroke):
+    from sketchrnn.errors import InputError
+    from sketchrnn.predict.inputs import read_sketch
+
+    path = write_lines(tmp_path / "loose.ndjson", [line([stroke])])
+    with pytest.raises(DataError, match="loose.ndjson line 1: stroke 0"):
+        read_drawings(path)
+    with pytest.raises(InputError, match="loose.ndjson line 1: stroke 0"):
+        read_sketch(path)
+
+
+def test_bounds_are_inclusive_and_times_are_not_coordinates(tmp_path):
+    from sketchrnn.data.bounds import MAX_COORD
+
+    raw = [[[0, MAX_COORD], [-MAX_COORD, 0], [0, 10**6]]]  # t in ms may exceed MAX_COORD
+    path = write_lines(tmp_path / "edge.ndjson", [line(raw)])
+    assert read_drawings(path, raw=True) == [raw]
