@@ -148,7 +148,37 @@ def calibrate(target: str | os.PathLike, *, data_dir: Path | None = None, seed: 
     return record
 
 
-def read_calibration(meta: Any) -> dict[str, Any] | None:
-    """The stored calibration record of a checkpoint's meta, or None."""
+def read_calibration(meta: Any, where: str | os.PathLike = "meta.json") -> dict[str, Any] | None:
+    """The stored calibration record of a checkpoint's meta (``where``: its file, for errors), or
+    None when there is none; a CheckpointError when the values it predicts with are out of range
+    (the meta is untrusted: a temperature of NaN or an infinite threshold poisons every answer)."""
     record = (meta.extra or {}).get(CALIBRATION_KEY)
-    return record if isinstance(record, dict) and "temperature" in record else None
+    if not (isinstance(record, dict) and "temperature" in record):
+        return None
+    problems = _calibration_problems(record)
+    if problems:
+        from sketchrnn.errors import CheckpointError
+
+        raise CheckpointError(f"{where}: extra.{CALIBRATION_KEY} is invalid: {'; '.join(problems)}",
+                              "refit it with `sketchrnn predict --recalibrate`, or use another "
+                              "checkpoint")
+    return record
+
+
+def _calibration_problems(record: dict[str, Any]) -> list[str]:
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            math.isfinite(value)
+
+    problems = []
+    t = record["temperature"]
+    if not (number(t) and T_RANGE[0] <= t <= T_RANGE[1]):
+        problems.append(f"temperature {t!r} is not a number in {T_RANGE[0]}..{T_RANGE[1]}")
+    if record.get("ood_score", "msp") not in SCORE_NAMES:
+        problems.append(f"ood_score {record.get('ood_score')!r} is not one of {SCORE_NAMES}")
+    if record.get("ood_threshold") is not None and not number(record["ood_threshold"]):
+        problems.append(f"ood_threshold {record['ood_threshold']!r} is not a finite number")
+    extent = record.get("typical_extent_px")
+    if extent is not None and not (number(extent) and 0 < extent <= 1e5):
+        problems.append(f"typical_extent_px {extent!r} is not a number in (0, 1e5]")
+    return problems

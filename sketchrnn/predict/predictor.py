@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from sketchrnn.checkpoint_meta import META
 from sketchrnn.data.drawing import RDP_EPSILON, simplify_stroke3
 from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE
 from sketchrnn.data.strokes import SketchSet
@@ -67,7 +68,7 @@ class Predictor:
         from sketchrnn.runs import load_classifier
 
         model, meta = load_classifier(path)
-        record = read_calibration(meta)
+        record = None if recalibrate else read_calibration(meta, Path(path) / META)
         if recalibrate or (record is None and calibrate_missing):
             try:
                 record = calibrate(path, data_dir=data_dir)

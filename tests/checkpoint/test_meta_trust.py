@@ -118,6 +118,28 @@ def test_predict_meta_with_more_categories_than_outputs(tmp_path, capsys):
     assert str(path / "meta.json") in line and "3 names" in line and "2 outputs" in line
 
 
+CALIBRATION_CASES = {
+    "NaN temperature": ("temperature nan", {"temperature": float("nan")}),
+    "temperature as text": ("temperature '1'", {"temperature": "1"}),
+    "zero temperature": ("temperature 0", {"temperature": 0}),
+    "infinite threshold": ("ood_threshold inf", {"temperature": 1.0, "ood_threshold": 1e999}),
+    "unknown score": ("ood_score 'oracle'", {"temperature": 1.0, "ood_score": "oracle"}),
+    "huge extent": ("typical_extent_px 1e+308", {"temperature": 1.0, "typical_extent_px": 1e308}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CALIBRATION_CASES))
+def test_planted_calibration_is_one_line_exit_1(tmp_path, capsys, case):
+    """The calibration record is meta too: its temperature divides every logit."""
+    problem, record = CALIBRATION_CASES[case]
+    path = _save(tmp_path / "ckpt", "predict")
+    _plant(path, _set("extra", "calibration", record))
+    sketch = tmp_path / "s.json"
+    sketch.write_text("[[10, 0, 0], [0, 10, 1]]")
+    line = _run(capsys, "predict", str(sketch), "--checkpoint", str(path), "--no-complete")
+    assert str(path / "meta.json") in line and problem in line and "--recalibrate" in line
+
+
 def test_untouched_checkpoints_still_load(tmp_path):
     from sketchrnn.checkpoint import load_checkpoint
 
