@@ -39,6 +39,7 @@ def _from_test(category: str, cut: float, index: int, predictor: Any,
 def _write_completion(prediction: Any, raw_px: Any, runs_dir: Path, out_dir: Path, stem: str,
                       seed: int, temperature: float) -> dict[str, Any] | None:
     from sketchrnn import render
+    from sketchrnn.cli.outputs import writing_into
     from sketchrnn.predict.predictor import complete
     from sketchrnn.runs import find_draw_checkpoint, load_draw
 
@@ -53,10 +54,11 @@ def _write_completion(prediction: Any, raw_px: Any, runs_dir: Path, out_dir: Pat
         return None
     model, meta = load_draw(path)
     full = complete(model, meta, raw_px, seed=seed, temperature=temperature)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    png = render.to_png(full, out_dir / f"{stem}_completion.png")
-    gif = render.to_gif(full, out_dir / f"{stem}_completion.gif")
-    given = render.to_png(raw_px, out_dir / f"{stem}_input.png")
+    with writing_into(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        png = render.to_png(full, out_dir / f"{stem}_completion.png")
+        gif = render.to_gif(full, out_dir / f"{stem}_completion.gif")
+        given = render.to_png(raw_px, out_dir / f"{stem}_input.png")
     return {"category": category, "checkpoint": str(path), "png": str(png), "gif": str(gif),
             "input_png": str(given), "points": int(len(full)), "seed": seed,
             "temperature": temperature}

@@ -64,11 +64,11 @@ def output_dir(out_dir: Path | None, category: str, suffix: str = "") -> Path:
 def write_sketches(sketches: list[Any], out_dir: Path, formats: list[str], stem: str) -> list[Path]:
     """Each sketch in every format, plus one grid PNG; returns the paths written."""
     from sketchrnn import render
-    from sketchrnn.errors import InputError
+    from sketchrnn.cli.outputs import writing_into
 
     writers = {"png": render.to_png, "svg": render.to_svg, "gif": render.to_gif}
     paths = []
-    try:
+    with writing_into(out_dir):
         for i, sketch in enumerate(sketches):
             for fmt in formats:
                 path = out_dir / f"{stem}_{i:03d}.{fmt}"
@@ -76,9 +76,6 @@ def write_sketches(sketches: list[Any], out_dir: Path, formats: list[str], stem:
                 paths.append(path)
         grid = out_dir / f"{stem}_grid.png"
         render.grid_png(sketches, grid)
-    except OSError as e:  # a file where the folder should be, no permission, a too-long name
-        raise InputError(f"cannot write into the output folder {out_dir}: "
-                         f"{e.strerror or e}", "choose another --out folder") from e
     return paths + [grid]
 
 

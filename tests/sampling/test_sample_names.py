@@ -90,3 +90,19 @@ def test_eval_draw_checks_the_name(tmp_path, pig, workdir, capsys):
     before = _files(tmp_path)
     line = _one_line_error(*_run(capsys, "eval", "draw", "..", "--checkpoint", str(pig)))
     assert "unknown category" in line and _files(tmp_path) == before
+
+
+def test_predict_completion_into_an_unwritable_folder_is_one_line(tmp_path, tiny_runs, capsys):
+    import json
+
+    import numpy as np
+
+    t = np.linspace(0, 1.2 * np.pi, 14)  # the first 60% of a circle, as absolute [x, y] points
+    sketch = tmp_path / "circle.json"
+    sketch.write_text(json.dumps([np.round(np.stack([np.cos(t), np.sin(t)], 1) * 110)
+                                  .astype(int).tolist()]))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    line = _one_line_error(*_run(capsys, "predict", str(sketch), "--runs", str(tiny_runs),
+                                 "--out", str(blocker / "sub")))
+    assert str(blocker / "sub") in line and "--out" in line
