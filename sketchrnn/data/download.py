@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import http.client
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sketchrnn._io import atomic_write
+from sketchrnn.data.names import check_file_stem
 from sketchrnn.errors import DataError, DownloadError
 
 BASE_URL = "https://storage.googleapis.com/quickdraw_dataset/sketchrnn"
@@ -33,6 +36,28 @@ CHUNK_SIZE = 1 << 16  # bytes per read; also how often progress is reported
 
 # progress(bytes_done, bytes_total_or_None): called with 0 first, then after every chunk.
 ProgressCallback = Callable[[int, int | None], None]
+
+# Size caps, from the files themselves: the sketch-rnn QuickDraw .npy members hold about 430
+# bytes per sketch (our shared copies of four categories), so a 75,000-sketch <name>.npz is
+# about 32 MB and even a category of three times longer drawings stays near 100 MB. The
+# .full.npz files hold every drawing of a category, at most about 340,000 (the largest QuickDraw
+# categories): about 150 MB at that size, 450 MB at three times. The caps leave a wide margin.
+MAX_BYTES = 256 * 2**20
+MAX_FULL_BYTES = 2 * 2**30
+# A download slower than this on average (after the first GRACE_S seconds) is abandoned: a
+# 1-byte-per-2-s drip would otherwise never end. With the caps this also bounds the total time.
+MIN_BYTES_PER_S = 16 * 1024
+GRACE_S = 30.0
+
+
+@dataclass(frozen=True)
+class DownloadLimits:
+    """How much, and how slowly, a download may arrive before it is abandoned."""
+
+    max_bytes: int = MAX_BYTES  # announced (Content-Length) or received
+    min_bytes_per_s: float = MIN_BYTES_PER_S  # average since the body started, judged after grace_s
+    grace_s: float = GRACE_S
+    stall_s: float = 60.0  # the longest wait for the connection, the headers or any next byte
 
 
 def default_cache_dir() -> Path:
@@ -83,16 +108,20 @@ def download_category(
     base_url: str | None = None,
     full: bool = False,
     progress: ProgressCallback | None = None,
-    timeout: float = 60,
+    limits: DownloadLimits | None = None,
 ) -> Path:
     """Download category ``name`` into the cache and return the final path.
 
-    ``name`` must be the canonical QuickDraw name (``"alarm clock"``); callers normalise it.
-    Raises ``DownloadError`` naming the URL on HTTP errors, unreachable hosts, short bodies and
-    files that do not load; nothing is left in the cache in those cases.
+    ``name`` must be the canonical QuickDraw name (``"alarm clock"``); callers normalise it. A
+    name that is not one plain file name (``../x``, ``a/b``, ``.x``, control characters) is a
+    ``DataError``.
+    Raises ``DownloadError`` naming the URL on HTTP errors, unreachable hosts, short bodies,
+    bodies beyond ``limits`` (size, speed, stalls; default :func:`limits_for`) and files that do
+    not load; nothing is left in the cache in those cases.
     """
     from sketchrnn.data.npz import load_npz  # lazy: keeps this module importable on its own
 
+    check_file_stem(name, "category name")  # '../../x' would write outside the cache
     url = category_url(name, base_url=base_url, full=full)
     fix = _how_to_provide(name, full=full)
     cache = resolve_cache_dir(cache_dir)
@@ -109,7 +138,8 @@ def download_category(
 
     # Any failure, Ctrl-C included, leaves no partial file in the cache (atomic_write's promise).
     try:
-        atomic_write(final, lambda out: _stream(url, out, progress=progress, timeout=timeout,
+        limits = limits or limits_for(full=full)
+        atomic_write(final, lambda out: _stream(url, out, progress=progress, limits=limits,
                                                 fix=fix), check=check)
     except OSError as e:  # the cache or the temp file could not be created (_stream wraps its own)
         raise DataError(
@@ -119,39 +149,66 @@ def download_category(
     return final
 
 
+def limits_for(*, full: bool) -> DownloadLimits:
+    """The default limits for a category file (``full``: the larger ``.full.npz``)."""
+    return DownloadLimits(max_bytes=MAX_FULL_BYTES if full else MAX_BYTES)
+
+
 def _stream(
     url: str,
     out: BinaryIO,
     *,
     progress: ProgressCallback | None,
-    timeout: float,
+    limits: DownloadLimits,
     fix: str,
 ) -> None:
-    """Copy ``url`` into the open file ``out``, checking the byte count against Content-Length.
+    """Copy ``url`` into the open file ``out`` within ``limits``, checking the byte count
+    against Content-Length.
 
     ``http.client`` returns a short body without complaint when the server closes early, so
     the length check here is what catches a truncated download.
     """
     request = urllib.request.Request(url, headers={"User-Agent": "sketchrnn"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            done = 0
-            if progress is not None:
-                progress(0, total)
-            while chunk := response.read(CHUNK_SIZE):
-                out.write(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
+        with urllib.request.urlopen(request, timeout=limits.stall_s) as response:
+            done, total = _copy_body(response, out, url=url, limits=limits, progress=progress,
+                                     fix=fix)
     except urllib.error.HTTPError as e:
         raise DownloadError(f"download of {url} failed: HTTP {e.code} {e.reason}", fix) from e
     except urllib.error.URLError as e:
         raise DownloadError(f"could not reach {url}: {e.reason}", fix) from e
     except TimeoutError as e:
-        raise DownloadError(f"download of {url} timed out after {timeout:g} s", fix) from e
+        raise DownloadError(f"download of {url} stalled: no data for {limits.stall_s:g} s", fix) from e
     except (OSError, http.client.HTTPException) as e:  # reset mid-body, bad chunking, disk full
         raise DownloadError(f"download of {url} failed: {e!r}", fix) from e
     if total is not None and done != total:
         raise DownloadError(f"download of {url} was cut short: got {done} of {total} bytes", fix)
+
+
+def _copy_body(response: Any, out: BinaryIO, *, url: str, limits: DownloadLimits,
+               progress: ProgressCallback | None, fix: str) -> tuple[int, int | None]:
+    """``(bytes copied, Content-Length or None)``; a ``DownloadError`` as soon as a limit is hit."""
+    length = response.headers.get("Content-Length") if response.headers else None
+    total = int(length) if length and length.isdigit() else None
+    if total is not None and total > limits.max_bytes:
+        raise DownloadError(f"download of {url} refused: the server announces {total:,} bytes, "
+                            f"more than the {limits.max_bytes:,} a sketch-rnn file can need", fix)
+    # read1 returns whatever one receive brings, so the checks below run even on a trickle;
+    # read(n) would block until n bytes arrived.
+    read = getattr(response, "read1", response.read)
+    start, done = time.monotonic(), 0
+    if progress is not None:
+        progress(0, total)
+    while chunk := read(CHUNK_SIZE):
+        out.write(chunk)
+        done += len(chunk)
+        if done > limits.max_bytes:
+            raise DownloadError(f"download of {url} stopped: more than {limits.max_bytes:,} "
+                                "bytes, more than a sketch-rnn file can need", fix)
+        elapsed = time.monotonic() - start
+        if elapsed > limits.grace_s and done < limits.min_bytes_per_s * elapsed:
+            raise DownloadError(f"download of {url} is too slow: {done:,} bytes in {elapsed:.0f} s "
+                                f"(at least {limits.min_bytes_per_s:,.0f} bytes/s are needed)", fix)
+        if progress is not None:
+            progress(done, total)
+    return done, total

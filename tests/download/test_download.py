@@ -256,3 +256,20 @@ def test_unwritable_cache_is_a_data_error(server, tmp_path):
     with pytest.raises(DataError, match="cannot write to the sketch cache") as info:
         download_category("pig", cache_dir=blocker / "cache", base_url=server.base)
     assert CACHE_ENV in info.value.fix
+
+
+@pytest.mark.parametrize("name", ["../../x", "../x", "a/b", "..", ".hidden", "", "x" * 500,
+                                  "pig\x00", "a\\b", "/etc/passwd"])
+def test_unsafe_category_names_are_refused_before_any_request(server, tmp_path, name):
+    """The library checks names itself: the CLI is not the only caller."""
+    cache = tmp_path / "deep" / "cache"
+    with pytest.raises(DataError, match="category name"):
+        download_category(name, base_url=server.base, cache_dir=cache)
+    assert server.requests == []
+    written = [p for p in tmp_path.rglob("*") if server.root not in (p, *p.parents)]
+    assert written == []  # nothing written anywhere (the server's own folder aside)
+
+
+def test_category_names_with_spaces_and_dashes_are_fine(server, cache):
+    write_npz(server.root / "t-shirt.npz")
+    assert download_category("t-shirt", base_url=server.base, cache_dir=cache).is_file()
