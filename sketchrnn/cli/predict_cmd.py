@@ -17,7 +17,7 @@ def _from_test(category: str, cut: float, index: int, predictor: Any,
     import numpy as np
 
     from sketchrnn.errors import InputError
-    from sketchrnn.predict.inference import cut_tails
+    from sketchrnn.data.tail_cut import cut_tails
     from sketchrnn.predict.inputs import RawSketch
     from sketchrnn.predict.loading import load_data
 

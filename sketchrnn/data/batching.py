@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from sketchrnn.data.strokes import SketchSet, gather_index, segment_ids, stroke3_to_stroke5
+from sketchrnn.data.tail_cut import cut_packed
 
 
 @dataclass
@@ -80,21 +81,6 @@ def _rotate(xy: np.ndarray, offsets: np.ndarray, degrees: float, rng: np.random.
     return np.stack([cos * xy[:, 0] - sin * xy[:, 1], sin * xy[:, 0] + cos * xy[:, 1]], 1).astype(xy.dtype)
 
 
-def _truncate(points: np.ndarray, offsets: np.ndarray, lo: float, hi: float, rng: np.random.Generator):
-    """Keep the first ``ceil((1 - c) n)`` points (>= 2) of each sketch; lift the pen at the cut."""
-    lengths = np.diff(offsets)  # [B]
-    c = rng.uniform(lo, hi, size=len(lengths))  # [B] fraction cut off
-    keep = np.ceil((1.0 - c) * lengths).astype(np.int64)
-    keep = np.clip(keep, np.minimum(2, lengths), lengths)  # [B]
-    seg = segment_ids(offsets)
-    mask = np.arange(len(points)) - offsets[seg] < keep[seg]  # [P]
-    points = points[mask]
-    new_offsets = np.zeros_like(offsets)
-    np.cumsum(keep, out=new_offsets[1:])
-    points[new_offsets[1:][keep > 0] - 1, 2] = 1
-    return points, new_offsets
-
-
 def make_batch(
     sketches: SketchSet,
     indices: np.ndarray,
@@ -120,7 +106,8 @@ def make_batch(
         if augment.rotate > 0:
             points[:, :2] = _rotate(points[:, :2], offsets, augment.rotate, rng)
     if truncate is not None:
-        points, offsets = _truncate(points, offsets, truncate[0], truncate[1], rng)
+        fractions = rng.uniform(truncate[0], truncate[1], size=len(indices))  # [B] cut off
+        points, offsets = cut_packed(points, offsets, fractions)
     x = stroke3_to_stroke5(points.astype(np.float32, copy=False), offsets)  # [B, T, 5]
     return Batch(
         x=torch.from_numpy(x),

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from sketchrnn.data.strokes import SketchSet
+from sketchrnn.data.tail_cut import cut_tails
 from sketchrnn.evaluation.metrics import confusion_matrix, mean_std
-from sketchrnn.predict.inference import classify, cut_tails, nll
+from sketchrnn.predict.inference import classify, nll
 
 CUT_GRID = tuple(round(0.1 * i, 1) for i in range(10))  # 0.0, 0.1, ..., 0.9
 

@@ -37,7 +37,8 @@ def _ood_section(predictor: Any, test: Any, protocol: Protocol, name: str, data_
     from sketchrnn.evaluation.metrics import auroc
     from sketchrnn.evaluation.ood import load_ood
     from sketchrnn.predict.calibration import ood_scores
-    from sketchrnn.predict.inference import classify, cut_tails
+    from sketchrnn.data.tail_cut import cut_tails
+    from sketchrnn.predict.inference import classify
 
     cal = predictor.calibration or {}
     extent = cal.get("typical_extent_px")

@@ -123,7 +123,8 @@ def calibrate(target: str | os.PathLike, *, data_dir: Path | None = None, seed: 
     data settings say (``data_dir`` overrides) and each sketch is cut ``passes`` times at random.
     Meant to run at the end of the predict job's training, and on demand by the CLI.
     """
-    from sketchrnn.predict.inference import classify, cut_tails, extents
+    from sketchrnn.data.tail_cut import cut_tails
+    from sketchrnn.predict.inference import classify, extents
     from sketchrnn.predict.loading import load_data
     from sketchrnn.runs import load_classifier, resolve_predict_target
 

@@ -1,9 +1,10 @@
-"""Batched classifier inference on packed sketch sets, tail cutting, and unit conversion.
+"""Batched classifier inference on packed sketch sets, and unit conversion.
 
 Shared by `predict` (one sketch), calibration (the valid split) and evaluation (tens of thousands
 of cut test sketches), so that all three see a sketch exactly the same way: normalised with the
-model's stored scale, cut by the rule the predict model was trained with, and batched by length
-so that padding stays small (the encoder never reads padding, so batching does not change logits).
+model's stored scale, cut by the rule the predict model was trained with (``data.tail_cut``),
+and batched by length so that padding stays small (the encoder never reads padding, so batching
+does not change logits).
 """
 
 from __future__ import annotations
@@ -16,32 +17,6 @@ import torch
 from torch import nn
 
 from sketchrnn.data.strokes import SketchSet, gather_index, segment_ids, stroke3_to_stroke5
-
-
-def cut_tails(sketches: SketchSet, indices: np.ndarray, fractions: np.ndarray) -> SketchSet:
-    """``sketches[indices]`` with the last ``fractions`` of each cut off.
-
-    The rule of ``data.batching`` (what the classifier was trained on): keep the first
-    ``ceil((1 - c) n)`` points, at least 2 (or all of a shorter sketch), and lift the pen after
-    the last kept point. Unlike ``make_batch(truncate=...)`` the fractions are given, so that an
-    evaluation can report accuracy per cut fraction.
-    """
-    indices = np.asarray(indices, dtype=np.int64)  # [B]
-    fractions = np.broadcast_to(np.asarray(fractions, dtype=np.float64), indices.shape)  # [B]
-    if np.any((fractions < 0) | (fractions >= 1)):
-        raise ValueError("cut fractions must lie in [0, 1)")
-    rows, offsets = gather_index(sketches.offsets, indices)
-    lengths = np.diff(offsets)  # [B]
-    # The 1e-9 keeps exact fractions exact: (1 - 0.3) * 10 is 7.000000000000001 in floats.
-    keep = np.ceil((1.0 - fractions) * lengths - 1e-9).astype(np.int64)
-    keep = np.clip(keep, np.minimum(2, lengths), lengths)  # [B]
-    seg = segment_ids(offsets)  # [P]
-    mask = np.arange(len(rows)) - offsets[seg] < keep[seg]
-    points = np.take(sketches.points, rows[mask], axis=0)  # [P', 3]
-    new_offsets = np.zeros(len(indices) + 1, dtype=np.int64)
-    np.cumsum(keep, out=new_offsets[1:])
-    points[new_offsets[1:][keep > 0] - 1, 2] = 1.0
-    return SketchSet(points, new_offsets, sketches.labels[indices])
 
 
 def extents(sketches: SketchSet) -> np.ndarray:

@@ -16,7 +16,8 @@ from sketchrnn.evaluation.protocol import (
     run_protocol,
 )
 from sketchrnn.model.classifier import SketchClassifier
-from sketchrnn.predict.inference import classify, cut_tails
+from sketchrnn.data.tail_cut import cut_tails
+from sketchrnn.predict.inference import classify
 
 
 def toy_set(sizes=(7, 3, 5), seed: int = 0) -> SketchSet:
