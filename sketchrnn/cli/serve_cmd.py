@@ -1,8 +1,8 @@
 """`sketchrnn serve`: the drawing page and its JSON API over a runs directory.
 
 Binding to anything but loopback exposes the models to the network, so it takes an explicit
-``--allow-remote``; the models are loaded (and reported) before the port is opened, so a broken
-runs directory fails before a browser ever sees the page.
+``--allow-remote``. The port is bound first (a taken port is one line and exit 1, before any
+model loads), then the models are loaded and reported, then "serving on" names the bound port.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import ipaddress
 from pathlib import Path
 
 import click
+
+from sketchrnn.serve.limits import MAX_CONNECTIONS
 
 
 def is_loopback(host: str) -> bool:
@@ -33,7 +35,10 @@ def is_loopback(host: str) -> bool:
               help="Allow a non-loopback --host (the API is then reachable from the network).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Torch threads per model call (default: torch's own choice).")
-def serve(runs_dir: Path, host: str, port: int, allow_remote: bool, threads: int | None) -> None:
+@click.option("--max-connections", type=click.IntRange(min=1), default=MAX_CONNECTIONS,
+              show_default=True, help="Open connections at most; past it requests get 503.")
+def serve(runs_dir: Path, host: str, port: int, allow_remote: bool, threads: int | None,
+          max_connections: int) -> None:
     """Serve a page to draw on (live predictions, "finish it", a gallery) and a JSON API.
 
     \b
@@ -48,12 +53,12 @@ def serve(runs_dir: Path, host: str, port: int, allow_remote: bool, threads: int
         raise InputError(f"--host {host} is not a loopback address",
                          "add --allow-remote to serve to the network, or use --host 127.0.0.1")
     try:
-        import uvicorn
-
+        from sketchrnn.serve import server
         from sketchrnn.serve.app import create_app
     except ImportError as e:
         raise InputError(f"`sketchrnn serve` needs {e.name}, which is not installed",
                          "pip install fastapi uvicorn") from e
+    sock = server.bind(host, port)  # before anything slow: a taken port fails at once
     import torch
 
     from sketchrnn.serve.models import ServeModels
@@ -70,5 +75,5 @@ def serve(runs_dir: Path, host: str, port: int, allow_remote: bool, threads: int
         click.echo(f"predict model: {predict}; draw models: "
                    f"{', '.join(sorted(models.draw)) or 'none'}", err=True)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"serving on http://{shown}:{port}/ (Ctrl+C to stop)", err=True)
-    uvicorn.run(create_app(models), host=host, port=port, log_level="warning")
+    click.echo(f"serving on http://{shown}:{sock.getsockname()[1]}/ (Ctrl+C to stop)", err=True)
+    server.make_server(create_app(models), max_connections=max_connections).run(sockets=[sock])

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+
+import anyio
 from importlib import resources
 from typing import Any
 
@@ -25,20 +27,24 @@ from starlette.exceptions import HTTPException
 from sketchrnn.errors import SketchRNNError
 from sketchrnn.serve.models import ServeError, ServeModels
 from sketchrnn.serve.schemas import MAX_BODY_BYTES, PredictRequest, SampleRequest
+from sketchrnn.serve.limits import BODY_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 STATIC = resources.files("sketchrnn.serve") / "static"
 
 
 class BodyLimit:
-    """ASGI middleware: reads at most ``max_bytes`` of a request body, else answers 413.
+    """ASGI middleware: reads at most ``max_bytes`` of a request body within ``timeout`` seconds,
+    else answers 413 (too big) or 408 (too slow, and the connection is closed).
 
     The declared Content-Length is checked first; a chunked body is counted as it arrives, so a
-    client cannot make the server buffer more than the limit either way.
+    client cannot make the server buffer more than the limit either way, nor hold a connection
+    and a task by sending its body slowly or not at all.
     """
 
-    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES,
+                 timeout: float = BODY_TIMEOUT_S) -> None:
+        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
@@ -47,17 +53,19 @@ class BodyLimit:
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             return await self._reject(scope, receive, send)
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                return await self._reject(scope, receive, send)
-            more = message.get("more_body", False)
-        body, replayed = b"".join(chunks), False
+        try:
+            with anyio.fail_after(self.timeout):
+                body = await self._read(receive)
+        except TimeoutError:
+            response = error(408, f"request body not complete within {self.timeout:g} s; send "
+                             "the whole body at once")
+            response.headers["connection"] = "close"
+            return await response(scope, receive, send)
+        if body is None:  # the client went away
+            return None
+        if len(body) > self.max_bytes:
+            return await self._reject(scope, receive, send)
+        replayed = False
 
         async def replay() -> dict:
             nonlocal replayed
@@ -67,6 +75,18 @@ class BodyLimit:
             return await receive()
 
         return await self.app(scope, replay, send)
+
+    async def _read(self, receive: Any) -> bytes | None:
+        """The whole body, or the first chunks past ``max_bytes``; None on a disconnect."""
+        chunks, size, more = [], 0, True
+        while more and size <= self.max_bytes:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+        return b"".join(chunks)
 
     async def _reject(self, scope: dict, receive: Any, send: Any) -> None:
         response = error(413, f"request body over {self.max_bytes} bytes; send a smaller sketch")
@@ -86,9 +106,9 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
-def create_app(models: ServeModels) -> FastAPI:
-    """The application over already-loaded ``models`` (the CLI loads them from ``--runs``)."""
-    import anyio
+def create_app(models: ServeModels, *, body_timeout: float = BODY_TIMEOUT_S) -> FastAPI:
+    """The application over already-loaded ``models`` (the CLI loads them from ``--runs``);
+    a request body must arrive within ``body_timeout`` seconds."""
 
     app = FastAPI(title="sketchrnn", docs_url=None, redoc_url=None, openapi_url=None)
     limiter = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
@@ -137,5 +157,5 @@ def create_app(models: ServeModels) -> FastAPI:
                                       body.seed))
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.add_middleware(BodyLimit)  # outermost: runs before routing and JSON parsing
+    app.add_middleware(BodyLimit, timeout=body_timeout)  # outermost: runs before routing and JSON parsing
     return app

@@ -1,4 +1,5 @@
-"""`sketchrnn serve` argument checks; uvicorn itself is replaced, so no port is opened."""
+"""`sketchrnn serve` argument checks; the uvicorn server is replaced, so nothing is served (the
+port is bound and released: --port 0). Real servers are in test_server.py."""
 
 from __future__ import annotations
 
@@ -27,19 +28,25 @@ def test_remote_host_needs_allow_remote(tmp_path):
 
 
 def test_serve_loads_models_then_runs_uvicorn(tiny_serve_runs, capsys):
-    with mock.patch("uvicorn.run") as run:
-        serve.main(["--runs", str(tiny_serve_runs), "--port", "0"], standalone_mode=False)
-    app = run.call_args.args[0]
-    assert run.call_args.kwargs["host"] == "127.0.0.1" and run.call_args.kwargs["port"] == 0
+    with mock.patch("sketchrnn.serve.server.make_server") as make:
+        serve.main(["--runs", str(tiny_serve_runs), "--port", "0", "--max-connections", "9"],
+                   standalone_mode=False)
+    app = make.call_args.args[0]
+    assert make.call_args.kwargs["max_connections"] == 9
+    (sock,) = make.return_value.run.call_args.kwargs["sockets"]
+    assert sock.getsockname()[0] == "127.0.0.1"
     assert any(getattr(r, "path", "") == "/api/predict" for r in app.routes)
-    assert "draw models: circle, square" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "draw models: circle, square" in err
+    assert f"serving on http://127.0.0.1:{sock.getsockname()[1]}/" in err  # the bound port
 
 
 def test_allow_remote_binds_as_asked(tmp_path, capsys):
-    with mock.patch("uvicorn.run") as run:
-        serve.main(["--runs", str(tmp_path / "none"), "--host", "0.0.0.0", "--allow-remote"],
-                   standalone_mode=False)
-    assert run.call_args.kwargs["host"] == "0.0.0.0"
+    with mock.patch("sketchrnn.serve.server.make_server") as make:
+        serve.main(["--runs", str(tmp_path / "none"), "--host", "0.0.0.0", "--allow-remote",
+                    "--port", "0"], standalone_mode=False)
+    (sock,) = make.return_value.run.call_args.kwargs["sockets"]
+    assert sock.getsockname()[0] == "0.0.0.0"
     assert "sketchrnn fit" in capsys.readouterr().err  # no models: says how to train them
 
 
