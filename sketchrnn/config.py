@@ -1,8 +1,10 @@
 """Configuration: pydantic models for data, model, loss and training, loaded from TOML/YAML.
 
 Validation happens on the driver before anything heavy starts, and every problem is reported at
-once in a single message (torchtune/litgpt style). Model classes never see these objects: the
-builders receive flat keyword arguments (``ModelConfig.build_kwargs``).
+once in a single message (torchtune/litgpt style). The ``model`` and ``loss`` sections hold the
+registered name plus that class's own options, checked against its ``Options`` (see
+``sketchrnn.interfaces``). Model classes never see these objects: the builders receive flat
+keyword arguments (``ModelConfig.build_kwargs``).
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import difflib
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
-from sketchrnn.errors import ConfigError
+from sketchrnn.errors import ConfigError, PluginError
 
 DEFAULT_CATEGORIES = ["bicycle", "clock", "hand", "spider", "sun"]
 
@@ -68,44 +71,66 @@ def ordering_problems(data: dict[str, Any]) -> list[str]:
     return problems
 
 
-class ModelConfig(_Strict):
+class _ComponentConfig(BaseModel):
+    """A registered model or loss: ``name`` plus that class's own options as flat keys beside it,
+    checked against the class's ``Options`` (unknown keys are errors naming the valid ones)."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    _group: ClassVar[str]
+
+    def _base_options(self) -> dict[str, Any]:
+        """Values the explicit keys override (a model's size preset)."""
+        return {}
+
+    def _resolve(self) -> tuple[dict[str, Any], list[str]]:
+        from sketchrnn.registry import check_options
+
+        return check_options(self._group, self.name, {**self._base_options(), **(self.model_extra or {})})
+
+    @model_validator(mode="after")
+    def _check_options(self) -> _ComponentConfig:
+        options, problems = self._resolve()
+        if problems:
+            raise PydanticCustomError("component_options", "{problems}", {"problems": problems})
+        extra = self.model_extra or {}
+        extra.update({key: options[key] for key in extra})  # the validated (coerced) values
+        return self
+
+    def build_kwargs(self) -> dict[str, Any]:
+        """Every option of the named class, resolved (defaults < preset < explicit keys): what the
+        builder takes and the checkpoint stores."""
+        options, problems = self._resolve()
+        if problems:  # only reachable after an invalid assignment was bypassed
+            raise ConfigError(f"{self.name!r}: {'; '.join(problems)}", "fix its options")
+        return options
+
+
+class ModelConfig(_ComponentConfig):
+    """``[draw.model]`` / ``[predict.model]``: ``name``, ``preset`` and the model's own options."""
+
+    _group = "models"
     name: str = Field("sketch_rnn", description="Registered model (see `sketchrnn plugins`).")
     preset: Literal["tiny", "small", "paper"] | None = Field(
         None, description="Size preset; explicit size fields below still win when set in the file."
     )
-    enc_hidden: int = Field(256, ge=1, description="Encoder LSTM size per direction.")
-    dec_hidden: int = Field(512, ge=1, description="Decoder LSTM size.")
-    z_dim: int = Field(128, ge=1, description="Latent size N_z.")
-    n_mixtures: int = Field(20, ge=1, description="Gaussian mixture components M.")
-    cell: Literal["lstm", "layer_norm"] = Field(
-        "lstm", description="lstm: fused fast path; layer_norm: paper's LN-LSTM with recurrent dropout."
-    )
-    recurrent_dropout: float = Field(0.1, ge=0, lt=1, description="Recurrent dropout (layer_norm cell).")
-    head_hidden: int = Field(256, ge=1, description="Classifier MLP width.")
-    head_dropout: float = Field(0.1, ge=0, lt=1, description="Classifier MLP dropout.")
-    conv_channels: int = Field(
-        96, ge=0, description="Classifier: channels of the 1-D convolution front end (0: none)."
-    )
-    feature_dropout: float = Field(0.2, ge=0, lt=1, description="Classifier: dropout on the LSTM input.")
 
-    def build_kwargs(self) -> dict[str, Any]:
-        """Flat keyword arguments for the model builder (preset applied, then explicit fields)."""
-        kwargs = self.model_dump(exclude={"name", "preset"})
-        if self.preset is not None:
-            from sketchrnn.model.presets import PRESETS
+    def _base_options(self) -> dict[str, Any]:
+        if self.preset is None:
+            return {}
+        from sketchrnn.model.presets import preset_kwargs
+        from sketchrnn.registry import get_registry
 
-            explicit = self.model_fields_set - {"name", "preset"}
-            kwargs.update({k: v for k, v in PRESETS[self.preset].items() if k not in explicit})
-        return kwargs
+        try:
+            return preset_kwargs(self.preset, get_registry().load("models", self.name))
+        except PluginError:  # reported by the options check
+            return {}
 
 
-class LossConfig(_Strict):
+class LossConfig(_ComponentConfig):
+    """``[draw.loss]`` / ``[predict.loss]``: ``name`` and the loss's own options."""
+
+    _group = "losses"
     name: str = Field("sketch_rnn", description="Registered loss (see `sketchrnn plugins`).")
-    kl_weight: float = Field(0.5, ge=0, description="w_KL, the final KL weight (Eq. 12).")
-    kl_weight_start: float = Field(0.01, ge=0, le=1, description="Annealing start, fraction of w_KL.")
-    kl_decay_rate: float = Field(0.99995, gt=0, le=1, description="Annealing rate R per step.")
-    kl_min: float = Field(0.2, ge=0, description="KL floor (kl_tolerance).")
-    label_smoothing: float = Field(0.0, ge=0, lt=1, description="Classification loss smoothing.")
 
 
 class TrainConfig(_Strict):
@@ -141,7 +166,7 @@ class TaskConfig(_Strict):
 # a few hundred steps at the draw models' settings, so it gets dropout, smoothing, weight decay and
 # a cosine schedule that ends at a small learning rate.
 PREDICT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "model": {"name": "classifier", "head_dropout": 0.3},
+    "model": {"name": "classifier"},
     "loss": {"name": "classification", "label_smoothing": 0.05},
     "train": {"lr": 3e-3, "lr_schedule": "cosine", "weight_decay": 0.05},
 }
@@ -166,10 +191,35 @@ class Config(_Strict):
         if isinstance(data, dict) and isinstance(data.get("predict"), dict):
             predict = dict(data["predict"])
             for section, defaults in PREDICT_DEFAULTS.items():
-                if isinstance(predict.get(section, {}), dict):
-                    predict[section] = {**defaults, **predict.get(section, {})}
+                given = predict.get(section, {})
+                if not isinstance(given, dict):
+                    continue
+                if given.get("name", defaults.get("name")) != defaults.get("name"):
+                    continue  # another model or loss: the default one's options do not apply
+                predict[section] = {**defaults, **given}
             data = {**data, "predict": predict}
         return data
+
+
+def section_fields(section: type[BaseModel], path: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The value fields (pydantic ``FieldInfo``) of the config section at ``path``: a model or loss
+    section ("draw.model") adds the options of the class the raw config ``data`` names there, else
+    of the task's default class (for tools that walk the schema, e.g. tune search spaces)."""
+    fields = dict(section.model_fields)
+    if not issubclass(section, _ComponentConfig):
+        return fields
+    from sketchrnn.registry import get_registry, options_class
+
+    task, _, part = path.partition(".")
+    given = (data or {}).get(task, {})
+    given = given.get(part, {}) if isinstance(given, dict) else {}
+    default = PREDICT_DEFAULTS[part]["name"] if task == "predict" else section.model_fields["name"].default
+    name = given.get("name", default) if isinstance(given, dict) else default
+    try:
+        fields.update(options_class(get_registry().load(section._group, str(name))).model_fields)
+    except PluginError:  # an unknown name is reported where the config is validated
+        pass
+    return fields
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -229,6 +279,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 def _describe_problem(err: dict[str, Any]) -> str:
     loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "component_options":
+        return "; ".join(f"{loc}.{problem}" for problem in err["ctx"]["problems"])
     if err["type"] == "extra_forbidden":
         parent = Config
         for part in err["loc"][:-1]:

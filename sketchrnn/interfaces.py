@@ -8,16 +8,29 @@ Plugins register through the entry-point groups the built-ins use (``pyproject.t
 
 How the core builds and calls them (``registry.py``, ``train/loop.py``, ``train/tasks.py``):
 
-* **Model classes** are built as ``cls(**kwargs)`` with the flat ``[draw.model]`` /
-  ``[predict.model]`` fields (``enc_hidden``, ``dec_hidden``, ``z_dim``, ``n_mixtures``, ``cell``,
-  ``recurrent_dropout``, ``head_hidden``, ``head_dropout``) plus ``n_categories``; arguments the
-  constructor does not name are dropped, so take keyword arguments with defaults and no
-  ``**kwargs``. The same kwargs are stored in every checkpoint and rebuild the model for
-  ``sample``, so they must be plain JSON values. Models are ``torch.nn.Module``s: the loop uses
-  ``parameters()``, ``train()``/``eval()``, ``to(device)``; checkpoints use ``state_dict()``.
-* **Loss classes** are built as ``cls(n_max=..., **fields)`` with the ``[draw.loss]`` /
-  ``[predict.loss]`` fields (``kl_weight``, ``kl_weight_start``, ``kl_decay_rate``, ``kl_min``,
-  ``label_smoothing``), filtered the same way.
+* **Options.** A model or loss class declares its hyperparameters as ``Options``, a subclass of
+  ``ComponentOptions`` (pydantic, extra keys forbidden) with a default and
+  ``Field(description=...)`` per field::
+
+      class MyModel(nn.Module):
+          class Options(ComponentOptions):
+              width: int = Field(64, ge=1, description="Hidden size.")
+
+          def __init__(self, *, width: int = 64) -> None: ...
+
+  The ``[draw.model]`` / ``[predict.model]`` / ``[draw.loss]`` / ``[predict.loss]`` keys beside
+  ``name`` are validated against it on the driver (a key it does not declare is an error naming the
+  valid ones), ``--set draw.model.width=128`` and tune search spaces set them, and
+  ``sketchrnn plugins`` lists them. Subclass a built-in's options to extend them (e.g.
+  ``sketchrnn.model.sketch_rnn.SketchRNNOptions``); a class without ``Options`` takes none. The
+  size presets (``preset = "tiny"``) set the options of theirs a model declares (``enc_hidden``,
+  ``dec_hidden``, ``z_dim``, ``n_mixtures``, ``conv_channels``).
+* **Model classes** are built as ``cls(**options, **context)``: every option, resolved, plus the
+  context arguments the task supplies and the constructor names (``n_categories``). Exactly these
+  are stored in every checkpoint (``model_kwargs``) and rebuild the model for ``sample``, so they
+  must be plain JSON values. Models are ``torch.nn.Module``s: the loop uses ``parameters()``,
+  ``train()``/``eval()``, ``to(device)``; checkpoints use ``state_dict()``.
+* **Loss classes** are built as ``cls(n_max=..., **options)``, ``n_max`` being ``data.max_seq_len``.
   A loss returns a dict of scalar tensors: ``"loss"`` is optimised, every other key is logged
   to ``metrics.jsonl`` and averaged in evaluation.
 * **Tensors**: ``x [B, T, 5]`` stroke-5 targets ``(dx, dy, p1, p2, p3)`` with ``T = max(lengths) + 1``
@@ -32,6 +45,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from sketchrnn.data.categories import CategorySource
+from sketchrnn.model.options import ComponentOptions
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -41,7 +55,7 @@ if TYPE_CHECKING:
     from sketchrnn.model.mixture import MixtureParams
 
 __all__ = [
-    "CategorySource", "DrawOutput", "DrawModel", "ConditionalDrawModel", "Classifier",
+    "CategorySource", "ComponentOptions", "DrawOutput", "DrawModel", "ConditionalDrawModel", "Classifier",
     "DrawLoss", "ClassificationLoss", "missing_members",
 ]
 

@@ -11,18 +11,23 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
+import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
+from pydantic import ValidationError
+
 from sketchrnn.errors import PluginError
+from sketchrnn.model.options import options_class
 
 GROUPS = {
     "models": "sketchrnn.models",
     "losses": "sketchrnn.losses",
     "categories": "sketchrnn.categories",
 }
+KIND = {"models": "model", "losses": "loss", "categories": "category"}  # one entry of each group
 CORE_DISTRIBUTION = "sketchrnn"
 # Like PYTEST_DISABLE_PLUGIN_AUTOLOAD: only the built-ins are discovered when set.
 DISABLE_AUTOLOAD_ENV = "SKETCHRNN_DISABLE_PLUGIN_AUTOLOAD"
@@ -115,7 +120,7 @@ class Registry:
         """Import (once) and return the object registered as `name` in `group`."""
         entries = self.entries(group)
         if name not in entries:
-            raise PluginError(f"unknown {group[:-1]} {name!r}", suggest(name, entries))
+            raise PluginError(f"unknown {KIND[group]} {name!r}", suggest(name, entries))
         self._check_duplicate(group, name)
         key = (group, name)
         if key in self._loaded:
@@ -144,18 +149,21 @@ class Registry:
             return f"error: {exc.message}"
         return "ok"
 
-    def listing(self) -> list[dict[str, str]]:
+    def listing(self) -> list[dict[str, Any]]:
+        """One row per entry; models and losses that load also list their options."""
         rows = []
         for group in GROUPS:
             for name, entry in sorted(self.entries(group).items()):
-                rows.append(
-                    {
-                        "group": group,
-                        "name": name,
-                        "distribution": f"{entry.distribution} {entry.version}".strip(),
-                        "status": self.status(group, name),
-                    }
-                )
+                status = self.status(group, name)
+                row: dict[str, Any] = {
+                    "group": group,
+                    "name": name,
+                    "distribution": f"{entry.distribution} {entry.version}".strip(),
+                    "status": status,
+                }
+                if group in CONTEXT_ARGUMENTS:
+                    row["options"] = describe_options(self.load(group, name)) if status == "ok" else []
+                rows.append(row)
         return rows
 
     def plugin_versions(self) -> dict[str, str]:
@@ -221,28 +229,88 @@ def reset_registry() -> None:
     _DEFAULT = None
 
 
-def accepted_kwargs(cls: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The subset of `kwargs` that `cls` accepts (a config section serves several model kinds)."""
-    params = inspect.signature(cls).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return dict(kwargs)
-    return {k: v for k, v in kwargs.items() if k in params}
+# Arguments the task supplies when it builds a component (never read from the config): a class
+# receives those its constructor names.
+CONTEXT_ARGUMENTS = {"models": ("n_categories",), "losses": ("n_max",)}
+# The keys the core's config once shared between every model (or loss). Checkpoints written then
+# store all of them; the ones a class does not declare are ignored when it is rebuilt, and so are
+# size presets' keys. Any other key a class does not declare is an error.
+SHARED_LEGACY_KEYS = {
+    "models": frozenset({"enc_hidden", "dec_hidden", "z_dim", "n_mixtures", "cell", "recurrent_dropout",
+                         "head_hidden", "head_dropout", "conv_channels", "feature_dropout"}),
+    "losses": frozenset({"kl_weight", "kl_weight_start", "kl_decay_rate", "kl_min", "label_smoothing"}),
+}
+
+
+def describe_options(cls: Any) -> list[dict[str, Any]]:
+    """Name, type, default and description of each option (for `sketchrnn plugins`)."""
+    rows = []
+    for name, field in options_class(cls).model_fields.items():
+        ann = field.annotation
+        if typing.get_origin(ann) is typing.Literal:
+            kind = " | ".join(repr(value) for value in typing.get_args(ann))
+        else:
+            kind = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "")
+        rows.append({"name": name, "type": kind, "default": field.get_default(call_default_factory=True),
+                     "description": field.description or ""})
+    return rows
+
+
+def _option_problem(err: dict[str, Any], group: str, name: str, known: list[str]) -> str:
+    key = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return (f"{key}: unknown option ({hint}valid options of {KIND[group]} {name!r}: "
+                f"{', '.join(known) or 'none'})")
+    return f"{key}: {err['msg']} (got {err.get('input')!r})"
+
+
+def check_options(group: str, name: str, values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``(every option of `name`, resolved, [])`` or ``({}, problems)``, one line per problem
+    (an unknown key names the valid options, with a did-you-mean)."""
+    try:
+        cls = get_registry().load(group, name)
+    except PluginError as exc:
+        return {}, [f"name: {exc}"]
+    options = options_class(cls)
+    try:
+        return options.model_validate(values).model_dump(), []
+    except ValidationError as exc:
+        known = list(options.model_fields)
+        return {}, [_option_problem(e, group, name, known) for e in exc.errors(include_url=False)]
 
 
 def _build(group: str, name: str, kwargs: dict[str, Any]) -> Any:
     cls = get_registry().load(group, name)
+    params = inspect.signature(cls).parameters
+    context = {k: kwargs.pop(k) for k in CONTEXT_ARGUMENTS[group] if k in kwargs}
+    context = {k: v for k, v in context.items() if k in params}
+    declared = options_class(cls).model_fields
+    values = {k: v for k, v in kwargs.items() if k in declared or k not in SHARED_LEGACY_KEYS[group]}
+    options, problems = check_options(group, name, values)
+    if problems:
+        raise PluginError(f"invalid options for {KIND[group]} {name!r}: {'; '.join(problems)}",
+                          f"use the options `sketchrnn plugins` lists for {name!r}")
     try:
-        return cls(**accepted_kwargs(cls, kwargs))
-    except TypeError as exc:
-        kind = group[:-1]
-        raise PluginError(f"{kind} {name!r} rejected its arguments: {exc}", f"check the {kind} section") from exc
+        return cls(**context, **options)
+    except (TypeError, ValueError) as exc:
+        raise PluginError(f"{KIND[group]} {name!r} rejected its arguments: {exc}",
+                          f"check the {KIND[group]} section") from exc
+
+
+def model_arguments(name: str, options: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """What ``build_model(name, **...)`` takes and a checkpoint stores: the model's own options
+    plus the task's context arguments (``n_categories``) its constructor names."""
+    params = inspect.signature(get_registry().load("models", name)).parameters
+    return {**options, **{k: v for k, v in context.items() if k in params}}
 
 
 def build_model(name: str, **kwargs: Any) -> Any:
-    """Instantiate a registered model; keyword arguments it does not take are dropped."""
-    return _build("models", name, kwargs)
+    """Instantiate a registered model from its options (validated) and context arguments."""
+    return _build("models", name, dict(kwargs))
 
 
 def build_loss(name: str, **kwargs: Any) -> Any:
-    """Instantiate a registered loss; keyword arguments it does not take are dropped."""
-    return _build("losses", name, kwargs)
+    """Instantiate a registered loss from its options (validated) and ``n_max``."""
+    return _build("losses", name, dict(kwargs))

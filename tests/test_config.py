@@ -10,13 +10,14 @@ from sketchrnn.errors import ConfigError
 
 def test_defaults_follow_magenta():
     cfg = Config()
-    assert cfg.draw.model.enc_hidden == 256 and cfg.draw.model.dec_hidden == 512
-    assert cfg.draw.model.z_dim == 128 and cfg.draw.model.n_mixtures == 20
+    model, loss = cfg.draw.model.build_kwargs(), cfg.draw.loss.build_kwargs()
+    assert model["enc_hidden"] == 256 and model["dec_hidden"] == 512
+    assert model["z_dim"] == 128 and model["n_mixtures"] == 20
     assert cfg.data.batch_size == 100 and cfg.data.max_seq_len == 200
     assert cfg.draw.train.lr == 1e-3 and cfg.draw.train.lr_decay == 0.9999
     assert cfg.draw.train.min_lr == 1e-5 and cfg.draw.train.grad_clip == 1.0
-    assert cfg.draw.loss.kl_weight == 0.5 and cfg.draw.loss.kl_weight_start == 0.01
-    assert cfg.draw.loss.kl_decay_rate == 0.99995 and cfg.draw.loss.kl_min == 0.2
+    assert loss["kl_weight"] == 0.5 and loss["kl_weight_start"] == 0.01
+    assert loss["kl_decay_rate"] == 0.99995 and loss["kl_min"] == 0.2
     assert cfg.predict.model.name == "classifier"
 
 
@@ -30,6 +31,17 @@ def test_every_field_is_described():
                 assert field.description, f"{model.__name__}.{name} has no description"
 
     walk(Config)
+
+
+def test_every_builtin_option_is_described():
+    from sketchrnn.registry import get_registry, options_class
+
+    reg = get_registry()
+    for group in ("models", "losses"):
+        for name, entry in reg.entries(group).items():
+            if entry.builtin:
+                for option, field in options_class(reg.load(group, name)).model_fields.items():
+                    assert field.description, f"{group} {name}: option {option} has no description"
 
 
 def test_toml_file_and_overrides(tmp_path):

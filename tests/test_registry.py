@@ -8,6 +8,19 @@ from sketchrnn.errors import PluginError
 from sketchrnn.registry import DISABLE_AUTOLOAD_ENV, get_registry
 
 GOOD = "class Model:\n    task = 'draw'\n    def __init__(self, width=3):\n        self.width = width\n"
+WITH_OPTIONS = """
+from pydantic import Field
+from sketchrnn.interfaces import ComponentOptions
+
+class Model:
+    task = 'draw'
+
+    class Options(ComponentOptions):
+        width: int = Field(3, ge=1, description='Width.')
+
+    def __init__(self, width=3, n_categories=None):
+        self.width, self.n_categories = width, n_categories
+"""
 
 
 def test_builtins_register_through_entry_points():
@@ -20,7 +33,7 @@ def test_builtins_register_through_entry_points():
 
 
 def test_third_party_plugin_is_discovered_and_loaded_lazily(install_fake_dist):
-    install_fake_dist("fake-plugin", {"sketchrnn.models": {"fancy": "fake_mod:Model"}}, {"fake_mod": GOOD})
+    install_fake_dist("fake-plugin", {"sketchrnn.models": {"fancy": "fake_mod:Model"}}, {"fake_mod": WITH_OPTIONS})
     import sys
 
     reg = get_registry()
@@ -31,8 +44,22 @@ def test_third_party_plugin_is_discovered_and_loaded_lazily(install_fake_dist):
     assert cls is reg.load("models", "fancy")  # cached
     from sketchrnn.registry import build_model
 
-    model = build_model("fancy", width=5, not_a_param=1)  # extra config keys are dropped
-    assert model.width == 5
+    model = build_model("fancy", width=5, n_categories=4)
+    assert model.width == 5 and model.n_categories == 4
+    with pytest.raises(PluginError) as info:
+        build_model("fancy", widht=5)  # a typo is an error naming the valid options, not dropped
+    assert "widht: unknown option (did you mean 'width'?" in str(info.value)
+    with pytest.raises(PluginError, match="width: Input should be greater than or equal to 1"):
+        build_model("fancy", width=0)
+
+
+def test_a_class_without_options_takes_none(install_fake_dist):
+    install_fake_dist("plain-plugin", {"sketchrnn.models": {"plain": "fake_plain:Model"}}, {"fake_plain": GOOD})
+    from sketchrnn.registry import build_model
+
+    assert build_model("plain", n_categories=3).width == 3  # context arguments it does not name are not passed
+    with pytest.raises(PluginError, match="width: unknown option .*valid options of model 'plain': none"):
+        build_model("plain", width=5)
 
 
 def test_plugin_failing_on_import_is_reported_and_others_still_work(install_fake_dist):
@@ -72,7 +99,7 @@ def test_unknown_category_suggests_close_match():
 
 
 def test_disable_autoload_keeps_only_builtins(install_fake_dist, monkeypatch):
-    install_fake_dist("fake-plugin", {"sketchrnn.models": {"fancy": "fake_mod:Model"}}, {"fake_mod": GOOD})
+    install_fake_dist("fake-plugin", {"sketchrnn.models": {"fancy": "fake_mod:Model"}}, {"fake_mod": WITH_OPTIONS})
     monkeypatch.setenv(DISABLE_AUTOLOAD_ENV, "1")
     from sketchrnn.registry import reset_registry
 

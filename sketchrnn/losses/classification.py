@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import torch.nn.functional as F
+from pydantic import Field
 from torch import Tensor
+
+from sketchrnn.model.options import ComponentOptions
+
+
+class ClassificationLossOptions(ComponentOptions):
+    """``[predict.loss]`` options of ``classification``."""
+
+    label_smoothing: float = Field(0.0, ge=0, lt=1, description="Label smoothing of the cross-entropy.")
 
 
 class ClassificationLoss:
@@ -13,6 +22,8 @@ class ClassificationLoss:
 
     ``labels`` may also be a batch-like object with ``.labels``. Accuracy carries no gradient.
     """
+
+    Options = ClassificationLossOptions
 
     def __init__(self, *, label_smoothing: float = 0.0) -> None:
         if not 0.0 <= label_smoothing < 1.0:

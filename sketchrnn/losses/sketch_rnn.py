@@ -8,10 +8,21 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from pydantic import Field
 from torch import Tensor
 
 from sketchrnn.losses.kl import kl_divergence, kl_floor, kl_weight
 from sketchrnn.losses.reconstruction import reconstruction_loss
+from sketchrnn.model.options import ComponentOptions
+
+
+class SketchRNNLossOptions(ComponentOptions):
+    """``[draw.loss]`` options of ``sketch_rnn`` (``n_max`` comes from ``data.max_seq_len``)."""
+
+    kl_weight: float = Field(0.5, ge=0, description="w_KL, the final KL weight (Eq. 12).")
+    kl_weight_start: float = Field(0.01, ge=0, le=1, description="Annealing start, fraction of w_KL.")
+    kl_decay_rate: float = Field(0.99995, gt=0, le=1, description="Annealing rate R per step.")
+    kl_min: float = Field(0.2, ge=0, description="KL floor (kl_tolerance).")
 
 
 class SketchRNNLoss:
@@ -22,6 +33,8 @@ class SketchRNNLoss:
     annealed weight; 0 without a latent). ``x`` may instead be a batch-like object with ``.x`` and
     ``.lengths``: ``loss(output, batch, step=step)``.
     """
+
+    Options = SketchRNNLossOptions
 
     def __init__(self, *, n_max: int = 200, kl_weight: float = 0.5, kl_weight_start: float = 0.01,
                  kl_decay_rate: float = 0.99995, kl_min: float = 0.2) -> None:

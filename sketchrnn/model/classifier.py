@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import Tensor, nn
 
 from sketchrnn.model.encoder import STROKE_DIM
 from sketchrnn.model.lstm import make_lstm
+from sketchrnn.model.options import RecurrentOptions
 
 POSITION_SCALE = 0.25  # absolute positions span ~+-8 train-std units; keep them near the offsets' range
 CONV_KERNEL = 5
@@ -33,8 +35,20 @@ def point_features(x: Tensor) -> Tensor:
     return torch.cat([x, position], dim=-1)
 
 
+class ClassifierOptions(RecurrentOptions):
+    """``[predict.model]`` options of ``classifier`` (``n_categories`` comes from the task)."""
+
+    enc_hidden: int = Field(256, ge=1, description="Bi-LSTM size per direction.")
+    z_dim: int = Field(128, ge=1, description="Size of the pooled sketch code mu.")
+    head_hidden: int = Field(256, ge=1, description="MLP head width.")
+    head_dropout: float = Field(0.3, ge=0, lt=1, description="MLP head dropout.")
+    conv_channels: int = Field(96, ge=0, description="Channels of the 1-D convolution front end (0: none).")
+    feature_dropout: float = Field(0.2, ge=0, lt=1, description="Dropout on the LSTM input.")
+
+
 class SketchClassifier(nn.Module):
     task = "predict"
+    Options = ClassifierOptions
 
     def __init__(self, *, n_categories: int, enc_hidden: int = 256, z_dim: int = 128,
                  cell: str = "lstm", recurrent_dropout: float = 0.1, head_hidden: int = 256,

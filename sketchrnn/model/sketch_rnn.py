@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
 from sketchrnn.model.decoder import START_TOKEN, Decoder
 from sketchrnn.model.encoder import Encoder, reparameterize
 from sketchrnn.model.lstm import LSTMState
 from sketchrnn.model.mixture import MixtureParams
+from sketchrnn.model.options import RecurrentOptions
 
 
 class SketchRNNOutput(NamedTuple):
@@ -25,6 +27,20 @@ class SketchRNNOutput(NamedTuple):
     mu: Tensor | None  # [B, Nz]; None for the decoder-only model
     sigma_hat: Tensor | None  # [B, Nz]
     z: Tensor | None  # [B, Nz]: sampled in training, mu in eval
+
+
+class DecoderOnlyOptions(RecurrentOptions):
+    """``[draw.model]`` options of ``sketch_rnn_uncond`` (and the decoder half of ``sketch_rnn``)."""
+
+    dec_hidden: int = Field(512, ge=1, description="Decoder LSTM size.")
+    n_mixtures: int = Field(20, ge=1, description="Gaussian mixture components M.")
+
+
+class SketchRNNOptions(DecoderOnlyOptions):
+    """``[draw.model]`` options of ``sketch_rnn``."""
+
+    enc_hidden: int = Field(256, ge=1, description="Encoder LSTM size per direction.")
+    z_dim: int = Field(128, ge=1, description="Latent size N_z.")
 
 
 class _DrawModel(nn.Module):
@@ -77,6 +93,7 @@ class SketchRNN(_DrawModel):
     """The conditional VAE: z from the encoder conditions the decoder (Eq. 4-5)."""
 
     conditional = True
+    Options = SketchRNNOptions
 
     def __init__(self, *, enc_hidden: int = 256, dec_hidden: int = 512, z_dim: int = 128,
                  n_mixtures: int = 20, cell: str = "lstm", recurrent_dropout: float = 0.1) -> None:
@@ -98,6 +115,7 @@ class DecoderOnlySketchRNN(_DrawModel):
     """The unconditional model: the decoder alone, zero initial state, no z (Sec. 4.2)."""
 
     conditional = False
+    Options = DecoderOnlyOptions
 
     def __init__(self, *, dec_hidden: int = 512, n_mixtures: int = 20, cell: str = "lstm",
                  recurrent_dropout: float = 0.1) -> None:

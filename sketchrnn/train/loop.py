@@ -75,7 +75,7 @@ def make_optimizer(parameters, lr: float, weight_decay: float) -> torch.optim.Op
 def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks | None = None,
             resume: bool = True) -> dict[str, Any]:
     """Train `job` to its configured number of steps; returns the final metrics."""
-    from sketchrnn.registry import build_loss, build_model
+    from sketchrnn.registry import build_loss, build_model, model_arguments
 
     hooks = hooks or Hooks()
     jd = JobDir(job_dir)
@@ -88,11 +88,11 @@ def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks |
     state = artifacts.load_resume_state(jd, device) if resume else None
     data = load_job_data(job, scale=state.meta.scale if state else None)
     n_categories = len(job.categories)
-    model_kwargs = {**cfg.model.build_kwargs(), "n_categories": n_categories}
+    model_kwargs = model_arguments(cfg.model.name, cfg.model.build_kwargs(), n_categories=n_categories)
     torch.manual_seed(cfg.train.seed)
     model = state.model if state else build_model(cfg.model.name, **model_kwargs)
     model.to(device)
-    loss_fn = build_loss(cfg.loss.name, n_max=job.data.max_seq_len, **cfg.loss.model_dump(exclude={"name"}))
+    loss_fn = build_loss(cfg.loss.name, n_max=job.data.max_seq_len, **cfg.loss.build_kwargs())
     optimizer = make_optimizer(model.parameters(), cfg.train.lr, cfg.train.weight_decay)
     start_step, best, bad_evals = 0, math.inf, 0
     if state is not None:

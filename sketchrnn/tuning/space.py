@@ -30,7 +30,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from sketchrnn.config import Config, ordering_problems, read_config_file, set_path
+from sketchrnn.config import Config, ordering_problems, read_config_file, section_fields, set_path
 from sketchrnn.errors import ConfigError
 
 # kind -> (argument names, what it produces). Ordered as the README lists them.
@@ -122,7 +122,7 @@ def parse_space(data: dict[str, Any], task: str, *, source: str = "search space"
             problems.append(f"{path}: given twice")
             continue
         seen.add(path)
-        found = _check_entry(path, spec, task, problems)
+        found = _check_entry(path, spec, task, problems, base or {})
         if found is not None:
             params.append(found)
     problems += _ordering(params, base or {})
@@ -146,13 +146,13 @@ def _flatten(data: Any, prefix: str, problems: list[str]) -> list[tuple[str, Any
     return out
 
 
-def _check_entry(path: str, spec: Any, task: str, problems: list[str]) -> Param | None:
-    field = _leaf_field(path)
+def _check_entry(path: str, spec: Any, task: str, problems: list[str], base: dict[str, Any]) -> Param | None:
+    field = _leaf_field(path, base)
     if field is None:
         if _section(path) is not None:
             problems.append(f"{path}: is a section, not a value (name a field, e.g. {path}.{_first_leaf(path)})")
         else:
-            close = difflib.get_close_matches(path, leaf_paths(), n=1, cutoff=0.6)
+            close = difflib.get_close_matches(path, leaf_paths(base=base), n=1, cutoff=0.6)
             problems.append(f"{path}: unknown key" + (f" (did you mean {close[0]!r}?)" if close else ""))
         return None
     head = path.split(".")[0]
@@ -266,10 +266,11 @@ def _section(path: str) -> type[BaseModel] | None:
     return node
 
 
-def _leaf_field(path: str) -> Any:
+def _leaf_field(path: str, base: dict[str, Any]) -> Any:
+    """The field at `path`; a model's or loss's options are those of the class `base` names."""
     parent, _, name = path.rpartition(".")
     model = _section(parent) if parent else None
-    field = model.model_fields.get(name) if model is not None else None
+    field = section_fields(model, parent, base).get(name) if model is not None else None
     return field if field is not None and _model_of(field.annotation) is None else None
 
 
@@ -278,12 +279,12 @@ def _first_leaf(path: str) -> str:
     return next(iter(model.model_fields)) if model is not None else "..."
 
 
-def leaf_paths(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
-    """Every value path of the Config ("data.batch_size", "draw.train.lr", ...)."""
+def leaf_paths(model: type[BaseModel] = Config, prefix: str = "", base: dict[str, Any] | None = None) -> list[str]:
+    """Every value path of the Config ("data.batch_size", "draw.train.lr", "draw.model.z_dim", ...)."""
     out = []
-    for name, field in model.model_fields.items():
+    for name, field in section_fields(model, prefix.rstrip("."), base).items():
         sub = _model_of(field.annotation)
-        out += leaf_paths(sub, f"{prefix}{name}.") if sub else [f"{prefix}{name}"]
+        out += leaf_paths(sub, f"{prefix}{name}.", base) if sub else [f"{prefix}{name}"]
     return out
 
 

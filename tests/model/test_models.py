@@ -11,7 +11,7 @@ from sketchrnn.losses.classification import ClassificationLoss
 from sketchrnn.losses.sketch_rnn import SketchRNNLoss
 from sketchrnn.model.classifier import SketchClassifier
 from sketchrnn.model.lstm import LayerNormLSTMCell, make_lstm
-from sketchrnn.model.presets import PRESETS, accepted_kwargs, preset_kwargs
+from sketchrnn.model.presets import PRESETS, preset_kwargs
 from sketchrnn.model.sketch_rnn import DecoderOnlySketchRNN, SketchRNN
 
 BUILTIN = {"sketch_rnn": SketchRNN, "sketch_rnn_uncond": DecoderOnlySketchRNN, "classifier": SketchClassifier}
@@ -40,8 +40,9 @@ MODEL_NAMES = sorted(set(_registered()) | set(BUILTIN))
 
 
 def build_tiny(cls: type, cell: str, **extra) -> torch.nn.Module:
-    kwargs = {**PRESETS["tiny"], "cell": cell, "n_categories": N_CATEGORIES, **extra}
-    return cls(**accepted_kwargs(cls, kwargs))
+    """The tiny preset, as `--preset tiny` builds it: the sizes each model declares as options."""
+    kwargs = {**preset_kwargs("tiny", cls), "cell": cell, **extra}
+    return cls(**kwargs, n_categories=N_CATEGORIES) if cls.task == "predict" else cls(**kwargs)
 
 
 def make_batch(lengths: list[int], seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

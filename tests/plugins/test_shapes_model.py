@@ -38,9 +38,9 @@ def _model(**extra):
 
     reset_registry()
     torch.manual_seed(0)
-    # Every [draw.model] field plus n_categories, as the training loop passes them.
+    # Its options plus the task's n_categories (which it does not take), as the training loop passes them.
     return build_model("hyper_sketch_rnn", **TINY, cell="layer_norm", recurrent_dropout=0.1,
-                       head_hidden=64, head_dropout=0.1, n_categories=3, **extra)
+                       n_categories=3, **extra)
 
 
 def test_satisfies_the_draw_model_interface() -> None:
@@ -51,8 +51,21 @@ def test_satisfies_the_draw_model_interface() -> None:
     assert model.task == "draw" and model.conditional and model.z_dim == 8
     assert not missing_members(model, ConditionalDrawModel)
     loss = build_loss("sketch_rnn_cyclical", n_max=50, kl_weight=0.5, kl_weight_start=0.01,
-                      kl_decay_rate=0.99, kl_min=0.2, label_smoothing=0.0)
-    assert not missing_members(loss, DrawLoss) and loss.cycle_steps == 100
+                      kl_decay_rate=0.99, kl_min=0.2)
+    assert not missing_members(loss, DrawLoss) and loss.cycle_steps == 100  # 1 / (1 - R) when unset
+    assert build_loss("sketch_rnn_cyclical", n_max=50, cycle_steps=30).cycle_steps == 30
+
+
+def test_hyper_sizes_are_options_and_default_to_sizes_derived_from_the_decoder() -> None:
+    from sketchrnn.errors import PluginError
+
+    derived = _model().cell  # dec_hidden 32: hyper 16, embedding 4
+    assert (derived.hyper_hidden, derived.embedding) == (16, 4)
+    chosen = _model(hyper_hidden=24, hyper_embedding=6).cell
+    assert (chosen.hyper_hidden, chosen.embedding) == (24, 6)
+    assert chosen.embed_scale.weight.shape == (2 * 4 * 6, 24)
+    with pytest.raises(PluginError, match="hyper_hiden: unknown option .did you mean 'hyper_hidden'"):
+        _model(hyper_hiden=24)
 
 
 def test_every_parameter_learns_and_decode_step_matches_teacher_forcing() -> None:
@@ -131,7 +144,7 @@ def test_checkpoint_round_trip_and_core_sampling(tmp_path) -> None:
     from sketchrnn.sampling import sample
 
     model = _model()
-    kwargs = {**TINY, "cell": "layer_norm", "recurrent_dropout": 0.1, "n_categories": 3}
+    kwargs = {**TINY, "cell": "layer_norm", "recurrent_dropout": 0.1}
     meta = CheckpointMeta(model="hyper_sketch_rnn", model_kwargs=kwargs, task="draw",
                           categories=["shape-circle"], scale=20.0, max_seq_len=40,
                           data=DataConfig(max_seq_len=40), loss=LossConfig())

@@ -8,18 +8,32 @@ KL Vanishing", NAACL 2019) repeat the ramp: in each cycle the weight rises linea
 ``w_KL eta_min`` to ``w_KL`` over the first ``ramp_fraction`` of the cycle, then holds.
 
 Everything else (reconstruction Eq. 9, KL Eq. 10, the ``kl_min`` floor, the returned terms) is the
-core ``SketchRNNLoss``; only ``weight(step)`` differs. The core ``[draw.loss]`` config has no cycle
-field, so the cycle length defaults to the paper schedule's time constant ``1 / (1 - R)`` with
+core ``SketchRNNLoss``; only ``weight(step)`` differs. Its options (``CyclicalKLLoss.Options``) are
+the core loss's plus ``cycle_steps`` and ``ramp_fraction`` (``--set draw.loss.cycle_steps=5000``).
+Left unset, the cycle length is the paper schedule's time constant ``1 / (1 - R)`` with
 ``R = kl_decay_rate`` (20,000 steps for 0.99995): a faster paper schedule means faster cycles.
 """
 
 from __future__ import annotations
 
-from sketchrnn.losses.sketch_rnn import SketchRNNLoss
+from pydantic import Field
+
+from sketchrnn.losses.sketch_rnn import SketchRNNLoss, SketchRNNLossOptions
+
+
+class CyclicalKLLossOptions(SketchRNNLossOptions):
+    """``[draw.loss]`` options of ``sketch_rnn_cyclical``."""
+
+    cycle_steps: int | None = Field(
+        None, ge=1, description="Steps per KL cycle (unset: 1 / (1 - kl_decay_rate)).")
+    ramp_fraction: float = Field(
+        0.5, gt=0, le=1, description="Fraction of each cycle over which the KL weight rises.")
 
 
 class CyclicalKLLoss(SketchRNNLoss):
     """Callable ``(output, x, lengths, step) -> dict`` with ``loss``, like ``SketchRNNLoss``."""
+
+    Options = CyclicalKLLossOptions
 
     def __init__(self, *, n_max: int = 200, kl_weight: float = 0.5, kl_weight_start: float = 0.01,
                  kl_decay_rate: float = 0.99995, kl_min: float = 0.2, cycle_steps: int | None = None,

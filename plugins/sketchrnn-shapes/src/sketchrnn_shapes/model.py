@@ -6,22 +6,31 @@ reparameterisation (``sketchrnn.model.encoder``), the start token, the mixture h
 core training loop, loss, sampler and checkpoints work on it unchanged; that is the point of the
 ``DrawModel`` interface (``sketchrnn.interfaces``).
 
-Builder arguments are flat, as the registry passes them: the core's model config fields it
-understands (``enc_hidden``, ``dec_hidden``, ``z_dim``, ``n_mixtures``, ``cell`` for the encoder,
-``recurrent_dropout``) plus the hyper sizes, which the core config has no fields for and which
-therefore default to sizes derived from ``dec_hidden`` (magenta: 256 and 32 for a 512 decoder).
+Its options (``HyperSketchRNN.Options``) are the core ``sketch_rnn``'s plus the hyper cell's sizes,
+set like any other model option: ``--set draw.model.hyper_hidden=64``. Left unset, the hyper sizes
+follow ``dec_hidden`` (magenta: 256 and 32 for a 512 decoder).
 """
 
 from __future__ import annotations
 
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
 from sketchrnn.model.decoder import START_TOKEN, STROKE_DIM
 from sketchrnn.model.encoder import Encoder, reparameterize
 from sketchrnn.model.mixture import MixtureParams
-from sketchrnn.model.sketch_rnn import SketchRNNOutput
+from sketchrnn.model.sketch_rnn import SketchRNNOptions, SketchRNNOutput
 from sketchrnn_shapes.hyper_lstm import HyperLSTMCell, HyperState, run
+
+
+class HyperSketchRNNOptions(SketchRNNOptions):
+    """``[draw.model]`` options of ``hyper_sketch_rnn``: the core Sketch-RNN's and the hyper cell's."""
+
+    hyper_hidden: int | None = Field(
+        None, ge=1, description="Hyper LSTM size (unset: dec_hidden / 2, between 8 and 256).")
+    hyper_embedding: int | None = Field(
+        None, ge=1, description="Hyper embedding size per gate (unset: hyper_hidden / 8, between 4 and 32).")
 
 
 class HyperSketchRNN(nn.Module):
@@ -29,6 +38,7 @@ class HyperSketchRNN(nn.Module):
 
     task = "draw"
     conditional = True
+    Options = HyperSketchRNNOptions
 
     def __init__(self, *, enc_hidden: int = 256, dec_hidden: int = 512, z_dim: int = 128,
                  n_mixtures: int = 20, cell: str = "lstm", recurrent_dropout: float = 0.1,
