@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 from sketchrnn.errors import ConfigError, PluginError
+from sketchrnn.registry import short_repr
 
 DEFAULT_CATEGORIES = ["bicycle", "clock", "hand", "spider", "sun"]
 
@@ -222,11 +223,36 @@ def section_fields(section: type[BaseModel], path: str, data: dict[str, Any] | N
     return fields
 
 
+# Config files are a few kB. PyYAML's time grows with the square of the number of unclosed
+# brackets (5,000 take 13 s) and it recurses once per level, so deeper flow nesting is refused
+# before parsing, as are files too big to be a config.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_FLOW_NESTING = 64
+
+
+def _check_yaml_nesting(text: str, where: str) -> None:
+    depth = peak = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            peak = max(peak, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    if peak > MAX_FLOW_NESTING:
+        raise ConfigError(f"{where} nests [ or {{ {peak} levels deep", f"use at most {MAX_FLOW_NESTING}")
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read a TOML or YAML file into a dict (no validation yet)."""
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist", "pass an existing .toml or .yaml file")
-    text = path.read_text(encoding="utf-8")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {path} is {path.stat().st_size} bytes, too big for a config",
+                          f"keep it under {MAX_CONFIG_BYTES} bytes")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text: {exc}", "save it as UTF-8") from None
     try:
         if path.suffix == ".toml":
             if sys.version_info >= (3, 11):
@@ -237,6 +263,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
         elif path.suffix in (".yaml", ".yml"):
             import yaml
 
+            _check_yaml_nesting(text, f"config file {path}")
             data = yaml.safe_load(text) or {}
         else:
             raise ConfigError(f"config file {path} has an unknown suffix", "use .toml, .yaml or .yml")
@@ -269,10 +296,14 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set {item!r} is not key=value", "write e.g. --set draw.train.steps=500")
+        _check_yaml_nesting(raw, f"--set {key.strip()}")
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
+        except RecursionError:  # block nesting ("- - - ...") has no brackets to count
+            raise ConfigError(f"--set {key.strip()}: the value is nested too deeply",
+                              "give a plain value or a short list") from None
         set_path(data, key, value)
     return data
 
@@ -292,7 +323,7 @@ def _describe_problem(err: dict[str, Any]) -> str:
         close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else (f"; known: {', '.join(known)}" if known else "")
         return f"{loc}: unknown key{hint}"
-    return f"{loc or 'config'}: {err['msg']} (got {err.get('input')!r})"
+    return f"{loc or 'config'}: {err['msg']} (got {short_repr(err.get('input'))})"
 
 
 def validate_config(data: dict[str, Any]) -> Config:

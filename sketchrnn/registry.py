@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
+import reprlib
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -256,6 +257,15 @@ def describe_options(cls: Any) -> list[dict[str, Any]]:
     return rows
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 2, 4, 4, 60, 60
+
+
+def short_repr(value: Any) -> str:
+    """A bounded repr for messages: never walks more than a few levels of a (maybe huge) input."""
+    return _SHORT.repr(value)
+
+
 def _option_problem(err: dict[str, Any], group: str, name: str, known: list[str]) -> str:
     key = ".".join(str(p) for p in err["loc"])
     if err["type"] == "extra_forbidden":
@@ -263,7 +273,7 @@ def _option_problem(err: dict[str, Any], group: str, name: str, known: list[str]
         hint = f"did you mean {close[0]!r}? " if close else ""
         return (f"{key}: unknown option ({hint}valid options of {KIND[group]} {name!r}: "
                 f"{', '.join(known) or 'none'})")
-    return f"{key}: {err['msg']} (got {err.get('input')!r})"
+    return f"{key}: {err['msg']} (got {short_repr(err.get('input'))})"
 
 
 def check_options(group: str, name: str, values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
