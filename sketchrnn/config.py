@@ -93,8 +93,11 @@ class _ComponentConfig(BaseModel):
         options, problems = self._resolve()
         if problems:
             raise PydanticCustomError("component_options", "{problems}", {"problems": problems})
-        extra = self.model_extra or {}
-        extra.update({key: options[key] for key in extra})  # the validated (coerced) values
+        # Every option, resolved: dumps (config.yaml, checkpoint metadata) are complete and
+        # re-validate to the same values, and `cfg.draw.model.z_dim` reads like a field.
+        extra = self.model_extra if self.model_extra is not None else {}
+        extra.clear()
+        extra.update(options)
         return self
 
     def build_kwargs(self) -> dict[str, Any]:
@@ -347,9 +350,3 @@ def load_config(path: Path | None = None, overrides: list[str] | tuple[str, ...]
     data = read_config_file(path) if path is not None else {}
     return validate_config(apply_overrides(data, list(overrides)))
 
-
-def dump_config(config: Config) -> str:
-    """The resolved config as TOML-compatible YAML text (saved beside every run)."""
-    import yaml
-
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

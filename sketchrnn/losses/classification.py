@@ -1,14 +1,19 @@
-"""Cross-entropy for the predict model, with the batch accuracy alongside."""
+"""Cross-entropy for the predict model, with the batch accuracy alongside.
+
+Importing this module does not import torch: checkpoint metadata validates its loss options
+against ``ClassificationLoss.Options`` without torch.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch.nn.functional as F
 from pydantic import Field
-from torch import Tensor
 
 from sketchrnn.model.options import ComponentOptions
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 class ClassificationLossOptions(ComponentOptions):
@@ -31,6 +36,8 @@ class ClassificationLoss:
         self.label_smoothing = label_smoothing
 
     def __call__(self, logits: Tensor, labels: Any) -> dict[str, Tensor]:
+        import torch.nn.functional as F
+
         labels = getattr(labels, "labels", labels).to(logits.device)  # [B]
         loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
         accuracy = (logits.detach().argmax(-1) == labels).float().mean()

@@ -1,19 +1,21 @@
 """The Sketch-RNN training loss: ``L_R + w_KL eta_step max(L_KL, KL_min)`` (Eq. 9-12, Ha & Eck 2017).
 
 For the decoder-only model (no latent, ``output.mu is None``) the loss is L_R alone.
+
+Importing this module does not import torch (the terms are imported where they are computed):
+checkpoint metadata validates its loss options against ``SketchRNNLoss.Options`` without torch.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from pydantic import Field
-from torch import Tensor
 
-from sketchrnn.losses.kl import kl_divergence, kl_floor, kl_weight
-from sketchrnn.losses.reconstruction import reconstruction_loss
 from sketchrnn.model.options import ComponentOptions
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 class SketchRNNLossOptions(ComponentOptions):
@@ -46,11 +48,18 @@ class SketchRNNLoss:
 
     def weight(self, step: int) -> float:
         """The annealed KL weight at ``step`` (Eq. 12)."""
+        from sketchrnn.losses.kl import kl_weight
+
         return kl_weight(step, kl_weight=self.kl_weight, kl_weight_start=self.kl_weight_start,
                          kl_decay_rate=self.kl_decay_rate)
 
     def __call__(self, output: Any, x: Any, lengths: Tensor | None = None,
                  step: int = 0) -> dict[str, Tensor]:
+        import torch
+
+        from sketchrnn.losses.kl import kl_divergence, kl_floor
+        from sketchrnn.losses.reconstruction import reconstruction_loss
+
         if hasattr(x, "x") and hasattr(x, "lengths"):  # a Batch
             if lengths is not None:
                 raise TypeError("with a batch, pass the step by keyword: loss(output, batch, step=step)")
