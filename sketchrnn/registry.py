@@ -43,10 +43,6 @@ class PluginEntry:
     version: str
     entry_point: Any = field(repr=False, default=None)
 
-    @property
-    def builtin(self) -> bool:
-        return self.distribution == CORE_DISTRIBUTION
-
 
 def _distribution_of(ep: Any) -> tuple[str, str]:
     dist = getattr(ep, "dist", None)

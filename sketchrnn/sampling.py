@@ -14,8 +14,8 @@ choice whatever the probabilities are. Hence ``sample(model, n, generator=g)`` e
 of ``sample(model, 1, generator=g)`` on the same generator stream (up to float rounding of batched
 matmuls), and a sketch never depends on which other sketches share its batch or when they end.
 The cost is ``3 n`` small draws before decoding, not inside the loop; greedy mode draws only a
-VAE's ``z``. (``model.mixture.sample`` draws for the whole batch at once, which ties a sketch's
-randomness to its batch, so the sampler does its own draws from these blocks in ``draw_step``.)
+VAE's ``z``. (Drawing for the whole batch at once would tie a sketch's randomness to its batch,
+so ``draw_step`` draws from these blocks.)
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def draw_step(mixture: MixtureParams, q_logits: Tensor, u: Tensor | None, eps: T
               temperature: float, greedy: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     """One point per row from the decoder's outputs: ``(dx [B], dy [B], pen [B] in {0, 1, 2})``.
 
-    Temperature as in the paper (Sec. 4.2) and ``mixture.sample``: Pi_hat / T, q_hat / T and
+    Temperature as in the paper (Sec. 4.2): Pi_hat / T, q_hat / T and
     sigma^2 * T (magenta's ``sample_gaussian_2d(..., np.sqrt(temp))`` ends up with sigma * T;
     its ``adjust_temp`` on the logits matches). ``u [B, 2]`` picks the component and the pen
     state by inverse CDF, ``eps [B, 2]`` draws the bivariate normal (Eq. 9); greedy takes the

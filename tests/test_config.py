@@ -34,12 +34,12 @@ def test_every_field_is_described():
 
 
 def test_every_builtin_option_is_described():
-    from sketchrnn.registry import get_registry, options_class
+    from sketchrnn.registry import CORE_DISTRIBUTION, get_registry, options_class
 
     reg = get_registry()
     for group in ("models", "losses"):
         for name, entry in reg.entries(group).items():
-            if entry.builtin:
+            if entry.distribution == CORE_DISTRIBUTION:
                 for option, field in options_class(reg.load(group, name)).model_fields.items():
                     assert field.description, f"{group} {name}: option {option} has no description"
 

@@ -5,7 +5,7 @@
 
 Everything is computed in log space: ``log_softmax(Pi_hat) + log N``, reduced with logsumexp; there
 is no ``log(pdf + eps)``. ``log(1 - rho^2)`` comes from ``rho_hat``, never from a rounded ``rho``.
-So that log_prob, its gradients and sample() stay finite for any finite input, three bounds
+So that log_prob, its gradients and sampling (``sampling.draw_step``) stay finite for any finite input, three bounds
 are applied where the parameters are used (the stored values are the network's raw outputs):
 
 * ``log_sigma`` in ``[LOG_SIGMA_MIN, LOG_SIGMA_MAX] = [-10, 10]``. Offsets are normalised to unit
@@ -32,7 +32,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from sketchrnn.errors import InputError
 
 LOG_SIGMA_MIN = -10.0
 LOG_SIGMA_MAX = 10.0
@@ -51,10 +50,6 @@ class MixtureParams(NamedTuple):
     log_sigma_x: Tensor  # sigma_hat_x: sigma_x = exp(.)
     log_sigma_y: Tensor
     rho_hat: Tensor  # pre-tanh correlation: rho_xy = tanh(rho_hat)
-
-    @property
-    def rho_xy(self) -> Tensor:
-        return torch.tanh(self.rho_hat)
 
     @property
     def n_mixtures(self) -> int:
@@ -100,36 +95,3 @@ def log_prob(params: MixtureParams, dx: Tensor, dy: Tensor) -> Tensor:
     quad = (zx - rho * zy).square() * torch.cosh(r).square() + zy.square()
     log_normal = -_LOG_2PI - log_sx - log_sy - 0.5 * log1m_rho2 - 0.5 * quad  # [..., M]
     return torch.logsumexp(F.log_softmax(params.pi_logits, dim=-1) + log_normal, dim=-1)
-
-
-def sample(params: MixtureParams, temperature: float = 1.0, generator: torch.Generator | None = None,
-           *, greedy: bool = False) -> tuple[Tensor, Tensor]:
-    """One ``(dx, dy)`` per row, each ``[...]``, from params ``[..., M]``.
-
-    Temperature as magenta's ``adjust_temp`` / ``sample_gaussian_2d``: Pi_hat / T, sigma * sqrt(T).
-    ``greedy``: the most likely component's mean (magenta's greedy mode); no randomness.
-    """
-    if greedy:
-        k = params.pi_logits.argmax(-1, keepdim=True)  # [..., 1]
-    else:
-        if not temperature > 0:
-            raise InputError(f"sampling temperature must be > 0, got {temperature}",
-                             "use e.g. 0.25 (tidy) to 1.0 (varied), or greedy mode")
-        probs = F.softmax(params.pi_logits / temperature, dim=-1)  # [..., M]
-        flat = probs.reshape(-1, probs.shape[-1])
-        k = torch.multinomial(flat, 1, generator=generator).view(*probs.shape[:-1], 1)
-
-    def pick(v: Tensor) -> Tensor:  # [..., M] -> [...]
-        return v.gather(-1, k).squeeze(-1)
-
-    mu_x, mu_y = pick(params.mu_x), pick(params.mu_y)
-    if greedy:
-        return mu_x, mu_y
-    log_sx, log_sy, r = (pick(v) for v in bounded(params))
-    log_scale = 0.5 * math.log(temperature)  # sigma * sqrt(T)
-    sx, sy = torch.exp(log_sx + log_scale), torch.exp(log_sy + log_scale)
-    eps = torch.randn((2, *mu_x.shape), generator=generator, device=mu_x.device, dtype=mu_x.dtype)
-    rho, sqrt_1m_rho2 = torch.tanh(r), torch.exp(0.5 * _log1m_tanh_sq(r))
-    dx = mu_x + sx * eps[0]
-    dy = mu_y + sy * (rho * eps[0] + sqrt_1m_rho2 * eps[1])  # correlated via rho
-    return dx, dy

@@ -14,7 +14,7 @@ from sketchrnn.losses.classification import ClassificationLoss
 from sketchrnn.losses.kl import kl_divergence, kl_floor, kl_weight
 from sketchrnn.losses.reconstruction import reconstruction_loss
 from sketchrnn.losses.sketch_rnn import SketchRNNLoss
-from sketchrnn.model.mixture import MixtureParams, log_prob, sample
+from sketchrnn.model.mixture import MixtureParams, bounded, log_prob
 from sketchrnn.model.presets import preset_kwargs
 from sketchrnn.model.sketch_rnn import SketchRNN, SketchRNNOutput
 
@@ -74,28 +74,9 @@ def test_log_prob_is_finite_for_extreme_inputs(log_sigma: float, rho_hat: float)
     lp.sum().backward()
     for t in [*p, dx, dy]:
         assert torch.isfinite(t.grad).all()
-    dx_s, dy_s = sample(p.map(torch.Tensor.detach), 1.0, torch.Generator().manual_seed(0))
-    assert torch.isfinite(dx_s).all() and torch.isfinite(dy_s).all()
-
-
-def test_sample_moments_temperature_and_greedy() -> None:
-    n = 20000
-    p = MixtureParams(
-        pi_logits=torch.tensor([[0.0, -30.0]]).expand(n, 2), mu_x=torch.tensor([[1.0, 9.0]]).expand(n, 2),
-        mu_y=torch.tensor([[-2.0, 9.0]]).expand(n, 2),
-        log_sigma_x=torch.log(torch.tensor([[0.5, 1.0]])).expand(n, 2),
-        log_sigma_y=torch.log(torch.tensor([[2.0, 1.0]])).expand(n, 2),
-        rho_hat=torch.atanh(torch.tensor([[0.8, 0.0]])).expand(n, 2),
-    )
-    dx, dy = sample(p, 1.0, torch.Generator().manual_seed(0))
-    assert dx.shape == (n,)
-    assert abs(dx.mean() - 1.0) < 0.03 and abs(dy.mean() + 2.0) < 0.1
-    assert abs(dx.std() - 0.5) < 0.02 and abs(dy.std() - 2.0) < 0.08
-    assert abs(torch.corrcoef(torch.stack([dx, dy]))[0, 1] - 0.8) < 0.02
-    dx_t, _ = sample(p, 0.25, torch.Generator().manual_seed(0))
-    assert abs(dx_t.std() - 0.5 * math.sqrt(0.25)) < 0.01  # sigma * sqrt(T)
-    gx, gy = sample(p, 1.0, greedy=True)
-    assert (gx == 1.0).all() and (gy == -2.0).all()
+    log_sx, log_sy, rho_hat = bounded(p.map(torch.Tensor.detach))  # what the sampler reads
+    assert all(torch.isfinite(torch.exp(v)).all() for v in (log_sx, log_sy))
+    assert (rho_hat.abs() <= 10.0).all()  # |rho| <= tanh(10): the documented bound
 
 
 def test_kl_matches_torch_distributions() -> None:

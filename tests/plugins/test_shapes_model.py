@@ -109,9 +109,9 @@ def test_hyper_lstm_cell_matches_the_equations_written_out() -> None:
     def norm(v, gain, shift):
         return (v - v.mean()) / torch.sqrt(v.var(unbiased=False) + 1e-3) * gain + shift
 
-    state = cell.initial_zeros(1, xs)
     h, c = torch.zeros(H), torch.zeros(H)
     hh, hc = torch.zeros(4), torch.zeros(4)
+    state = (h[None], c[None], hh[None], hc[None])  # [1, *] each
     hyper = cell.hyper
     for x in xs:
         state = cell(x, state)

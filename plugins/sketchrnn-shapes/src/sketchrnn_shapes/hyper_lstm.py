@@ -72,11 +72,6 @@ class HyperLSTMCell(nn.Module):
         self.hyper.reset_parameters()
         self.cell_norm.reset_parameters()
 
-    def initial_zeros(self, batch_size: int, like: Tensor) -> HyperState:
-        h = like.new_zeros(batch_size, self.hidden_size)
-        hh = like.new_zeros(batch_size, self.hyper_hidden)
-        return h, h, hh, hh
-
     def forward(self, x: Tensor, state: HyperState) -> HyperState:
         """One step: ``x [B, I]`` and the state -> the new state (``h`` is the output)."""
         h, c, h_hyper, c_hyper = state
