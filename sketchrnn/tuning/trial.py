@@ -100,7 +100,7 @@ def run_trial(params: dict[str, Any], *, setup: dict[str, Any]) -> None:
 
     trial_id = ray.tune.get_context().get_trial_id()
     task = setup["task"]
-    space: SearchSpace = parse_space(setup["space"], task)
+    space: SearchSpace = parse_space(setup["space"], task, base=setup["base"])
     try:  # the space was checked on the driver, but a combination can still be invalid
         config = validate_config(space.apply(setup["base"], params))
     except SketchRNNError as exc:
