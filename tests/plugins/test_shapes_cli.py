@@ -50,6 +50,14 @@ def test_plugins_lists_its_entries_with_the_distribution(run_cli, tmp_path) -> N
         assert rows[key]["distribution"].startswith("sketchrnn-shapes "), rows[key]
         assert rows[key]["status"] == "ok", rows[key]
     assert rows[("categories", "quickdraw")]["status"] == "ok"  # the built-ins are unaffected
+    # each model and loss lists its own options: name, type, default, description
+    hyper = {o["name"]: o for o in rows[("models", "hyper_sketch_rnn")]["options"]}
+    assert hyper["hyper_hidden"]["type"] == "int | None" and hyper["hyper_hidden"]["default"] is None
+    assert "Hyper LSTM size" in hyper["hyper_hidden"]["description"] and "dec_hidden" in hyper
+    assert "head_hidden" not in hyper  # a classifier option is not the draw model's
+    cyclical = {o["name"]: o for o in rows[("losses", "sketch_rnn_cyclical")]["options"]}
+    assert cyclical["ramp_fraction"]["default"] == 0.5 and "cycle_steps" in cyclical
+    assert "options" not in rows[("categories", "shapes")]
 
 
 def test_fit_trains_the_plugin_model_and_sample_draws_with_it(trained, run_cli) -> None:
