@@ -82,7 +82,7 @@ def _show(prediction: Any) -> None:
     limit = "" if score["threshold"] is None else f" (threshold {score['threshold']:.3f})"
     style = "green" if prediction.in_distribution else "yellow"
     console().print(f"[{style}]verdict: {prediction.verdict}[/{style}]  "
-                    f"{score['name']} {score['value']:.3f}{limit}, T={prediction.temperature:.2f}")
+                    f"{score['name']} {score['value']:.3f}{limit}, calibration T={prediction.calibration_T:.2f}")
     if prediction.completion:
         c = prediction.completion
         console().print(f"completion by the {c['category']!r} draw model: {c['png']}, {c['gif']}")

@@ -53,7 +53,7 @@ def draw_run(test: SketchSet, protocol: Protocol, run: int) -> tuple[np.ndarray,
 
 
 def run_protocol(model: Any, test: SketchSet, protocol: Protocol, n_categories: int,
-                 temperature: float = 1.0) -> dict[str, Any]:
+                 calibration_T: float = 1.0) -> dict[str, Any]:
     """Accuracy, cross-entropy (T = 1, the reference's loss) and calibrated NLL per run, their
     mean ± std, and the confusion matrix summed over all runs.
 
@@ -72,7 +72,7 @@ def run_protocol(model: Any, test: SketchSet, protocol: Protocol, n_categories: 
             "run": run,
             "accuracy": float((predicted == labels).mean()),
             "loss": nll(logits, labels, 1.0),
-            "nll_calibrated": nll(logits, labels, temperature),
+            "nll_calibrated": nll(logits, labels, calibration_T),
         })
         cm += confusion_matrix(labels, predicted, n_categories)
         if run == 0:

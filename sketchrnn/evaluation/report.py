@@ -51,7 +51,7 @@ def _ood_section(predictor: Any, test: Any, protocol: Protocol, name: str, data_
     rng = np.random.default_rng([protocol.seed, 10_007])
     cut = lambda s: cut_tails(s, np.arange(len(s)), rng.uniform(protocol.cut_min,  # noqa: E731
                                                                  protocol.cut_max, len(s)))
-    t = predictor.temperature
+    t = predictor.calibration_T
     inside, outside = ood_scores(classify(predictor.model, cut(test)), t), \
         ood_scores(classify(predictor.model, cut(ood.sketches)), t)
     chosen = cal.get("ood_score", "msp")
@@ -88,7 +88,7 @@ def evaluate_predict(runs_dir: Path, checkpoint: Path | None, protocol: Protocol
     data = load_data(predictor.meta, data_dir)
     categories = predictor.categories
     result = run_protocol(predictor.model, data.test, protocol, len(categories),
-                          predictor.temperature)
+                          predictor.calibration_T)
     by_cut = accuracy_by_cut(predictor.model, data.test)
     root = job_root(path)
     paths = {"json": str(root / "eval.json"), "confusion": str(root / "eval_confusion.png"),

@@ -33,12 +33,14 @@ from sketchrnn.evaluation.metrics import auroc, expected_calibration_error
 from sketchrnn.predict.inference import log_softmax, nll
 
 CALIBRATION_KEY = "calibration"
+CALIBRATION_T = "calibration_T"  # the record's temperature-scaling T (not a sampling temperature)
+OLD_CALIBRATION_T = "temperature"  # its name in checkpoints calibrated before the rename
 SCORE_NAMES = ("msp", "max_logit", "energy")  # ties go to the earlier (simpler) score
 DEFAULT_QUANTILE = 0.05
 T_RANGE = (0.05, 20.0)
 
 
-def fit_temperature(logits: np.ndarray, labels: np.ndarray, iters: int = 80) -> float:
+def fit_calibration_T(logits: np.ndarray, labels: np.ndarray, iters: int = 80) -> float:
     """The ``T`` in ``T_RANGE`` minimising ``nll(logits / T)``.
 
     The NLL is convex in ``1 / T`` (a log-sum-exp of functions linear in ``1 / T`` minus a linear
@@ -61,13 +63,13 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, iters: int = 80) -> 
     return float(math.exp((lo + hi) / 2))
 
 
-def ood_scores(logits: np.ndarray, temperature: float) -> dict[str, np.ndarray]:
+def ood_scores(logits: np.ndarray, calibration_T: float) -> dict[str, np.ndarray]:
     """Every candidate score ``[n]``; higher = more like the training categories."""
     z = np.asarray(logits, dtype=np.float64)
-    lp = log_softmax(z, temperature)
-    m = (z / temperature).max(axis=1, keepdims=True)
-    lse = (m + np.log(np.exp(z / temperature - m).sum(axis=1, keepdims=True)))[:, 0]
-    return {"msp": np.exp(lp.max(axis=1)), "max_logit": z.max(axis=1), "energy": temperature * lse}
+    lp = log_softmax(z, calibration_T)
+    m = (z / calibration_T).max(axis=1, keepdims=True)
+    lse = (m + np.log(np.exp(z / calibration_T - m).sum(axis=1, keepdims=True)))[:, 0]
+    return {"msp": np.exp(lp.max(axis=1)), "max_logit": z.max(axis=1), "energy": calibration_T * lse}
 
 
 def synthetic_outliers(valid: SketchSet, rng: np.random.Generator) -> dict[str, SketchSet]:
@@ -93,14 +95,14 @@ def fit_calibration(logits: np.ndarray, labels: np.ndarray, outlier_logits: np.n
     """Temperature, chosen OOD score and threshold from in-distribution valid logits ``[n, K]``
     (with ``labels [n]``) and synthetic outlier logits ``[m, K]``; also the NLL and ECE before
     and after, so the gain is on record."""
-    t = fit_temperature(logits, labels)
+    t = fit_calibration_T(logits, labels)
     ident = ood_scores(logits, t)
     outl = ood_scores(outlier_logits, t)
     aurocs = {name: auroc(ident[name], outl[name]) for name in SCORE_NAMES}
     best = max(SCORE_NAMES, key=lambda name: (round(aurocs[name], 6), -SCORE_NAMES.index(name)))
     probs_1, probs_t = np.exp(log_softmax(logits, 1.0)), np.exp(log_softmax(logits, t))
     return {
-        "temperature": t,
+        CALIBRATION_T: t,
         "nll_valid_t1": nll(logits, labels, 1.0),
         "nll_valid": nll(logits, labels, t),
         "ece_valid_t1": expected_calibration_error(probs_1, labels),
@@ -152,9 +154,12 @@ def calibrate(target: str | os.PathLike, *, data_dir: Path | None = None, seed: 
 def read_calibration(meta: Any, where: str | os.PathLike = "meta.json") -> dict[str, Any] | None:
     """The stored calibration record of a checkpoint's meta (``where``: its file, for errors), or
     None when there is none; a CheckpointError when the values it predicts with are out of range
-    (the meta is untrusted: a temperature of NaN or an infinite threshold poisons every answer)."""
+    (the meta is untrusted: a calibration_T of NaN or an infinite threshold poisons every answer)."""
     record = (meta.extra or {}).get(CALIBRATION_KEY)
-    if not (isinstance(record, dict) and "temperature" in record):
+    if isinstance(record, dict) and OLD_CALIBRATION_T in record and CALIBRATION_T not in record:
+        record = {CALIBRATION_T: record[OLD_CALIBRATION_T],
+                  **{k: v for k, v in record.items() if k != OLD_CALIBRATION_T}}
+    if not (isinstance(record, dict) and CALIBRATION_T in record):
         return None
     problems = _calibration_problems(record)
     if problems:
@@ -172,9 +177,9 @@ def _calibration_problems(record: dict[str, Any]) -> list[str]:
             math.isfinite(value)
 
     problems = []
-    t = record["temperature"]
+    t = record[CALIBRATION_T]
     if not (number(t) and T_RANGE[0] <= t <= T_RANGE[1]):
-        problems.append(f"temperature {t!r} is not a number in {T_RANGE[0]}..{T_RANGE[1]}")
+        problems.append(f"{CALIBRATION_T} {t!r} is not a number in {T_RANGE[0]}..{T_RANGE[1]}")
     if record.get("ood_score", "msp") not in SCORE_NAMES:
         problems.append(f"ood_score {record.get('ood_score')!r} is not one of {SCORE_NAMES}")
     if record.get("ood_threshold") is not None and not number(record["ood_threshold"]):

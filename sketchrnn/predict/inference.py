@@ -77,14 +77,14 @@ def classify(model: nn.Module, sketches: SketchSet, *, batch_size: int = 512) ->
     return out
 
 
-def log_softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+def log_softmax(logits: np.ndarray, calibration_T: float = 1.0) -> np.ndarray:
     """Row-wise ``log softmax(logits / T)`` in float64 (numerically stable)."""
-    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = np.asarray(logits, dtype=np.float64) / calibration_T
     z = z - z.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
+def nll(logits: np.ndarray, labels: np.ndarray, calibration_T: float = 1.0) -> float:
     """Mean negative log-likelihood (nats) of ``labels`` under ``softmax(logits / T)``."""
-    lp = log_softmax(logits, temperature)
+    lp = log_softmax(logits, calibration_T)
     return float(-lp[np.arange(len(labels)), labels].mean()) if len(labels) else math.nan

@@ -26,7 +26,7 @@ from sketchrnn.checkpoint_meta import META
 from sketchrnn.data.drawing import RDP_EPSILON, simplify_stroke3
 from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE
 from sketchrnn.data.strokes import SketchSet
-from sketchrnn.predict.calibration import calibrate, ood_scores, read_calibration
+from sketchrnn.predict.calibration import CALIBRATION_T, calibrate, ood_scores, read_calibration
 from sketchrnn.predict.inference import classify, log_softmax, normalise
 from sketchrnn.predict.inputs import RawSketch
 
@@ -42,7 +42,7 @@ class Prediction:
     in_distribution: bool
     verdict: str  # the category, or "not one of: a, b, c"
     score: dict[str, Any]  # {"name", "value", "threshold"}
-    temperature: float
+    calibration_T: float  # temperature scaling of the logits (calibration), 1 when uncalibrated
     calibrated: bool
     categories: list[str]
     notes: list[str] = field(default_factory=list)
@@ -79,8 +79,9 @@ class Predictor:
         return cls(model, meta, record)
 
     @property
-    def temperature(self) -> float:
-        return float(self.calibration["temperature"]) if self.calibration else 1.0
+    def calibration_T(self) -> float:
+        """The calibration's temperature-scaling T (``softmax(logits / T)``); 1 if uncalibrated."""
+        return float(self.calibration[CALIBRATION_T]) if self.calibration else 1.0
 
     def to_model_units(self, raw: RawSketch) -> tuple[np.ndarray, list[str]]:
         """Step 1 of the module docstring: ``([n, 3] float32 model units, notes)``."""
@@ -109,8 +110,8 @@ class Predictor:
         """``(logits [n, K], probs [n, K], scores)`` of sketches already in model units."""
         packed = SketchSet.from_list([np.asarray(s, dtype=np.float32) for s in sketches])
         logits = classify(self.model, packed)
-        probs = np.exp(log_softmax(logits, self.temperature))
-        return logits, probs, ood_scores(logits, self.temperature)
+        probs = np.exp(log_softmax(logits, self.calibration_T))
+        return logits, probs, ood_scores(logits, self.calibration_T)
 
     def predict(self, raw: RawSketch, top_k: int = 3) -> tuple[Prediction, np.ndarray]:
         """The prediction for one sketch, and the sketch in model units."""
@@ -126,14 +127,14 @@ class Predictor:
             inside = value >= threshold
         else:
             name, threshold, value, inside = "msp", None, float(scores["msp"][0]), True
-            notes.append("uncalibrated model: temperature 1, no out-of-distribution threshold")
+            notes.append("uncalibrated model: calibration T = 1, no out-of-distribution threshold")
         best = top[0]["category"]
         verdict = best if inside else "not one of: " + ", ".join(self.categories)
         prediction = Prediction(
             source=raw.source, points=int(len(sketch)), top=top,
             prediction=best if inside else None, in_distribution=bool(inside), verdict=verdict,
             score={"name": name, "value": value, "threshold": threshold},
-            temperature=self.temperature, calibrated=self.calibration is not None,
+            calibration_T=self.calibration_T, calibrated=self.calibration is not None,
             categories=self.categories, notes=notes,
         )
         return prediction, sketch

@@ -13,7 +13,7 @@ from sketchrnn.evaluation.metrics import (
     expected_calibration_error,
     mean_std,
 )
-from sketchrnn.predict.calibration import fit_calibration, fit_temperature
+from sketchrnn.predict.calibration import fit_calibration, fit_calibration_T
 from sketchrnn.predict.inference import nll
 
 
@@ -53,7 +53,7 @@ def miscalibrated_toy(n: int = 2000, k: int = 4, overconfidence: float = 4.0, se
 
 def test_temperature_lowers_valid_nll_on_a_miscalibrated_toy():
     logits, labels = miscalibrated_toy()
-    t = fit_temperature(logits, labels)
+    t = fit_calibration_T(logits, labels)
     assert nll(logits, labels, t) < nll(logits, labels, 1.0) - 0.1
     assert t == pytest.approx(4.0, rel=0.1)  # undoes the 4x overconfidence
     grid = np.exp(np.linspace(np.log(0.05), np.log(20), 801))  # brute-force reference
@@ -69,7 +69,7 @@ def test_threshold_is_the_in_distribution_quantile():
     record = fit_calibration(logits, labels, outliers, quantile=0.05)
     from sketchrnn.predict.calibration import ood_scores
 
-    scores = ood_scores(logits, record["temperature"])[record["ood_score"]]
+    scores = ood_scores(logits, record["calibration_T"])[record["ood_score"]]
     assert np.mean(scores < record["ood_threshold"]) == pytest.approx(0.05, abs=0.002)
     assert record["nll_valid"] < record["nll_valid_t1"]
     assert max(record["ood_auroc_synthetic"].values()) == \

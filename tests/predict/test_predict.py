@@ -18,7 +18,7 @@ from sketchrnn.predict.inputs import RawSketch
 from sketchrnn.predict.predictor import Predictor
 
 KEYS = {"source", "points", "top", "prediction", "in_distribution", "verdict", "score",
-        "temperature", "calibrated", "categories", "notes", "completion"}
+        "calibration_T", "calibrated", "categories", "notes", "completion"}
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_random_scribble_is_out_of_distribution(tiny_runs, tmp_path):
 def test_calibration_is_stored_with_the_model(tiny_runs):
     record = read_calibration(read_meta(tiny_runs / "predict" / "checkpoints" / "best"))
     assert record is not None
-    assert 0.05 <= record["temperature"] <= 20
+    assert 0.05 <= record["calibration_T"] <= 20
     assert record["nll_valid"] <= record["nll_valid_t1"] + 1e-12  # T=1 is one of the candidates
     assert record["ood_score"] in record["ood_auroc_synthetic"]
     assert record["typical_extent_px"] > 0
@@ -135,3 +135,15 @@ def test_canvas255_drawings_are_stretched_to_the_data_extent(tiny_runs):
     np.testing.assert_allclose(as_canvas[:, :2], as_data[:, :2] * stretch, rtol=1e-5)
     np.testing.assert_allclose(as_data[:, :2], strokes[:, :2] / predictor.meta.scale, rtol=1e-5)
     assert "stretched" in notes[0]
+
+
+def test_checkpoints_calibrated_before_the_rename_still_read():
+    """The calibration record's T was stored as "temperature"; it now reads as calibration_T."""
+    from types import SimpleNamespace
+
+    from sketchrnn.predict.calibration import CALIBRATION_T, read_calibration
+
+    old = {"temperature": 1.7, "ood_score": "msp", "ood_threshold": 0.5}
+    record = read_calibration(SimpleNamespace(extra={"calibration": old}))
+    assert record[CALIBRATION_T] == 1.7 and "temperature" not in record
+    assert read_calibration(SimpleNamespace(extra={"calibration": {"ood_score": "msp"}})) is None
