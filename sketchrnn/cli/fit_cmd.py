@@ -79,10 +79,8 @@ def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool
     if workers == 0:
         failed = run_in_process(jobs, runs_dir, fresh=fresh)
     else:
-        from sketchrnn.distributed.launch import run_with_ray
-
-        failed = run_with_ray(jobs, runs_dir, workers=workers, fresh=fresh, address=address,
-                              gpus_per_worker=gpus_per_worker)
+        failed = run_on_ray(jobs, runs_dir, workers=workers, fresh=fresh, address=address,
+                            gpus_per_worker=gpus_per_worker)
     if failed:
         raise click.exceptions.Exit(1)
 
@@ -91,8 +89,7 @@ def run_in_process(jobs: list[Any], runs_dir: Path, *, fresh: bool) -> list[str]
     """Train each job here, one after another; returns the names of jobs that failed."""
     import shutil
 
-    from sketchrnn.cli.console import console
-    from sketchrnn.cli.progress import JobTable, summary_table
+    from sketchrnn.cli.progress import JobTable, print_summary
     from sketchrnn.errors import SketchRNNError
     from sketchrnn.train.loop import Hooks, fit_job, pick_device
 
@@ -114,8 +111,33 @@ def run_in_process(jobs: list[Any], runs_dir: Path, *, fresh: bool) -> list[str]
             final.update(status="done", wall_s=time.perf_counter() - start)
             results[job.name] = final
             table.set_status(job.name, "done")
-    console().print(summary_table(results))
-    failed = [name for name, r in results.items() if r["status"] != "done"]
-    for name in failed:
-        console().print(f"[red]{name} {results[name]['status']}[/red]")
-    return failed
+    return print_summary(results)
+
+
+def run_on_ray(jobs: list[Any], runs_dir: Path, *, workers: int, fresh: bool, address: str | None,
+               gpus_per_worker: float | None) -> list[str]:
+    """Train every job at once on Ray: the plan, then the live table, then the summary."""
+    from contextlib import ExitStack
+
+    from sketchrnn.cli.console import console
+    from sketchrnn.cli.progress import JobTable, plan_table, print_summary
+    from sketchrnn.distributed.launch import run_with_ray
+
+    live: list[JobTable] = []
+
+    def on_plan(plan: Any) -> None:  # Ray is up; the live table starts below the plan
+        console().print(plan_table(plan))
+        live.append(stack.enter_context(JobTable([j.name for j in jobs])))
+
+    try:
+        with ExitStack() as stack:
+            results = run_with_ray(jobs, runs_dir, workers=workers, fresh=fresh, address=address,
+                                   gpus_per_worker=gpus_per_worker, on_plan=on_plan,
+                                   on_row=lambda row: live[0].update(row))
+    except KeyboardInterrupt:
+        console().line()
+        console().print("[yellow]interrupted: stopping all jobs; their latest checkpoints are intact, "
+                        "run the same command again to resume[/yellow]")
+        raise
+    console().line()  # a live table in a pipe does not end its last line
+    return print_summary(results)

@@ -1,4 +1,5 @@
-"""One live row per training job (step/total, loss terms or accuracy, steps/s, ETA, status)."""
+"""What `fit` shows: the Ray plan, one live row per training job (step/total, loss terms or
+accuracy, steps/s, ETA, status), and the final summary."""
 
 from __future__ import annotations
 
@@ -91,4 +92,36 @@ def summary_table(results: dict[str, dict[str, Any]]) -> Table:
             job, _status(r.get("status", "")), str(r.get("step", "-")), _num(r.get("best_valid_loss")),
             _num(test.get("loss")), _num(test.get("accuracy")), _num(r.get("wall_s"), 3),
         )
+    return table
+
+
+def print_summary(results: dict[str, dict[str, Any]]) -> list[str]:
+    """The summary table, then one line per failed job and per job that recovered from worker
+    failures; returns the names of the failed jobs."""
+    out = console()
+    out.print(summary_table(results))
+    failed = [name for name, r in results.items() if r["status"] != "done"]
+    for name in failed:
+        out.print(f"[red]{name} {results[name]['status']}[/red]")
+    for name, r in results.items():
+        if int(r.get("attempt", 1)) > 1:
+            out.print(f"[yellow]{name}: recovered from {r['attempt'] - 1} worker failure(s); "
+                      f"the last attempt resumed from step {r.get('resumed_from', 0)}[/yellow]")
+    return failed
+
+
+def plan_table(p: Any) -> Table:
+    """A `distributed.planner.Plan` as a table: who gets how many workers, and what that means per step."""
+    total_work = sum(r.work for r in p.rows) or 1.0
+    how = (f"{len(p.rows)} jobs share {p.workers} workers"
+           + (": one worker each, at most "
+              f"{p.workers} at a time, biggest first" if p.queued else ""))
+    table = Table(title=f"plan: {how}", caption="effective batch = batch x workers (DDP averages "
+                  "gradients); lr is kept as configured")
+    for col in ("job", "work %", "workers", "batch", "eff. batch", "lr", "CPU/worker", "GPU/worker"):
+        table.add_column(col, justify="left" if col == "job" else "right")
+    for r in p.rows:
+        table.add_row(r.job, f"{100 * r.work / total_work:.0f}", str(r.workers), str(r.batch),
+                      str(r.effective_batch), f"{r.effective_lr:g}", f"{r.cpus_per_worker:g}",
+                      f"{r.gpus_per_worker:g}")
     return table

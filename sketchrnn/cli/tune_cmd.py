@@ -107,17 +107,19 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
 def _run(spec: Any) -> None:
     from sketchrnn.cli.console import console
     from sketchrnn.cli.progress import JobTable
+    from sketchrnn.distributed.cluster import ray_session
     from sketchrnn.errors import SketchRNNError
     from sketchrnn.tuning.report import best_row, plot_trials, summarise, write_best
     from sketchrnn.tuning.sweep import prepare_sweep, run_sweep
 
     prepared = prepare_sweep(spec)
     out = console()
-    out.print(f"{'resuming' if prepared[1] else 'starting'} sweep {spec.sweep_dir}: {spec.samples} trials "
-              f"of {spec.steps} steps, {len(spec.space.params)} parameters from {spec.space.source}, "
-              f"search {prepared[0]}")
-    with JobTable([]) as table:
-        run = run_sweep(spec, prepared, sink=table.update)
+    with ray_session(spec.address):  # a bad --address fails here, before anything is shown
+        out.print(f"{'resuming' if prepared[1] else 'starting'} sweep {spec.sweep_dir}: {spec.samples} "
+                  f"trials of {spec.steps} steps, {len(spec.space.params)} parameters from "
+                  f"{spec.space.source}, search {prepared[0]}")
+        with JobTable([]) as table:
+            run = run_sweep(spec, prepared, sink=table.update)
     out.line()
     rows = summarise(run, spec)
     out.print(results_table(spec, run, rows))

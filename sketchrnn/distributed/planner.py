@@ -52,8 +52,12 @@ class PlanRow:
 
     @property
     def threads(self) -> int:
-        """torch intra-op threads for one worker: its whole CPUs, at least one."""
-        return max(1, int(self.cpus_per_worker))
+        return torch_threads(self.cpus_per_worker)
+
+
+def torch_threads(cpus_per_worker: float) -> int:
+    """torch intra-op threads for one worker: its whole CPUs, at least one."""
+    return max(1, int(cpus_per_worker))
 
 
 @dataclass(frozen=True)

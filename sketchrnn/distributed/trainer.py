@@ -1,4 +1,4 @@
-"""One Ray Train `TorchTrainer` per job, each `fit()` in its own driver thread.
+"""One Ray Train `TorchTrainer` per job (for `fit` and each `tune` trial); `fit` runs each in a driver thread.
 
 Concurrency model, and why threads: Train V2's `fit()` starts a controller actor and blocks in
 `ray.get` until the run ends, so several runs at once need several blocked callers. Threads in
@@ -13,42 +13,50 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sketchrnn.distributed.planner import PlanRow
+from sketchrnn.distributed.planner import torch_threads
 from sketchrnn.train.job import JobSpec
 
 MAX_FAILURES = 3  # worker-group restarts per job (a killed worker resumes from the latest checkpoint)
 COLLECTIVE_TIMEOUT_S = 600  # a rank waiting on a dead peer gives up after this
 
 
-def build_trainer(job: JobSpec, row: PlanRow, *, storage: str, job_dir: Path, hub: Any,
-                  env: dict[str, str]) -> Any:
-    """The TorchTrainer for `job`: Ray's experiment dir is the job folder (see storage.py)."""
+def build_trainer(job: JobSpec, job_dir: Path, *, workers: int, cpus_per_worker: float,
+                  gpus_per_worker: float, hub: Any, env: dict[str, str], max_failures: int = MAX_FAILURES,
+                  callbacks: Sequence[Any] = ()) -> Any:
+    """The TorchTrainer for `job`, for `fit` and for a `tune` trial alike.
+
+    Ray's experiment dir is `<storage_path>/<run name>`; with storage_path the parent of
+    `job_dir` and the run name its folder name, it *is* the job folder (see storage.py), so
+    Ray's bookkeeping sits beside the loop's checkpoints. `callbacks` are Train run callbacks
+    (a trial's report to Tune).
+    """
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
     from sketchrnn.distributed.worker import train_fn
 
-    use_gpu = row.gpus_per_worker > 0
-    resources: dict[str, float] = {"CPU": row.cpus_per_worker}
+    use_gpu = gpus_per_worker > 0
+    resources: dict[str, float] = {"CPU": cpus_per_worker}
     if use_gpu:
-        resources["GPU"] = row.gpus_per_worker
+        resources["GPU"] = gpus_per_worker
     return TorchTrainer(
         train_fn,
         train_loop_config={
             "job": job.model_dump(mode="json"), "job_dir": str(job_dir), "hub": hub,
-            "gpus": row.gpus_per_worker, "threads": row.threads, "env": env,
+            "gpus": gpus_per_worker, "threads": torch_threads(cpus_per_worker), "env": env,
         },
         torch_config=TorchConfig(timeout_s=COLLECTIVE_TIMEOUT_S),
-        scaling_config=ScalingConfig(num_workers=row.workers, use_gpu=use_gpu,
-                                     resources_per_worker=resources),
+        scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu, resources_per_worker=resources),
         run_config=RunConfig(
-            name=job.name, storage_path=storage,
-            failure_config=FailureConfig(max_failures=MAX_FAILURES),
+            name=job_dir.name, storage_path=str(job_dir.parent),
+            failure_config=FailureConfig(max_failures=max_failures),
             # Never let Ray delete reported checkpoints: they all point at checkpoints/latest.
             checkpoint_config=CheckpointConfig(num_to_keep=None),
+            callbacks=list(callbacks),
         ),
     )
 

@@ -28,7 +28,6 @@ The sweep folder must be a local path (or NFS mounted alike on every node), as f
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import shutil
@@ -140,12 +139,17 @@ def prepare_sweep(spec: SweepSpec) -> tuple[str, bool]:
 
 def run_sweep(spec: SweepSpec, prepared: tuple[str, bool],
               sink: Callable[[dict[str, Any]], None] | None = None) -> SweepRun:
-    """Run (or resume) the sweep to its end, or until interrupted; progress rows go to `sink`."""
+    """Run (or resume) the sweep to its end, or until interrupted; progress rows go to `sink`.
+
+    Joins `spec.address` (or starts a local Ray) unless the caller already has.
+    """
     import ray
 
     search, resumable = prepared
-    owned = connect(spec.address)
-    try:
+    from sketchrnn.distributed.cluster import ray_session
+
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: Tune prints nothing itself
+    with ray_session(spec.address):
         hub = _start_hub()
         k, cpus, gpus = plan_resources(spec, ray.cluster_resources())
         results = _tuner(spec, search, resumable, k, cpus, gpus, hub, sink).fit()
@@ -154,9 +158,6 @@ def run_sweep(spec: SweepSpec, prepared: tuple[str, bool],
         metric, mode = metric_for(spec.task)
         return SweepRun(results=results, metric=metric, mode=mode, search=search, resumed=resumable,
                         statuses=dict(LIVE.statuses), max_concurrent=k, cpus_per_worker=cpus)
-    finally:
-        if owned:
-            ray.shutdown()
 
 
 def plan_resources(spec: SweepSpec, resources: dict[str, float]) -> tuple[int, float, float]:
@@ -183,25 +184,6 @@ def plan_resources(spec: SweepSpec, resources: dict[str, float]) -> tuple[int, f
     per_worker = (cpus - k * TRIAL_CPU) / (k * w)
     per_worker = float(math.floor(per_worker)) if per_worker >= 1 else math.floor(per_worker * 100) / 100
     return k, max(per_worker, 0.01), gpw
-
-
-def connect(address: str | None) -> bool:
-    """Join `address` or start a private, quiet local Ray; returns whether we should shut it down."""
-    import ray
-
-    from sketchrnn.distributed.launch import RAY_ENV, RAY_LOCAL_ENV
-
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: Tune prints nothing itself
-    if ray.is_initialized():
-        return False
-    for key, value in {**RAY_ENV, **({} if address else RAY_LOCAL_ENV)}.items():
-        os.environ.setdefault(key, value)
-    quiet = dict(logging_level=logging.ERROR, log_to_driver=False)
-    if address:
-        ray.init(address=address, **quiet)
-    else:  # "local": never attach to a `ray start` cluster by accident
-        ray.init(address="local", include_dashboard=False, **quiet)
-    return True
 
 
 def _start_hub() -> Any:

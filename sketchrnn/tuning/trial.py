@@ -87,13 +87,10 @@ def run_trial(params: dict[str, Any], *, setup: dict[str, Any]) -> None:
     """
     import ray
     import ray.tune
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-    from ray.train.torch import TorchConfig, TorchTrainer
 
     from sketchrnn.config import validate_config
     from sketchrnn.distributed.storage import finished
-    from sketchrnn.distributed.trainer import COLLECTIVE_TIMEOUT_S, failure_reason
-    from sketchrnn.distributed.worker import train_fn
+    from sketchrnn.distributed.trainer import MAX_FAILURES, build_trainer, failure_reason
     from sketchrnn.errors import SketchRNNError
     from sketchrnn.train.job import JobSpec
     from sketchrnn.tuning.space import parse_space
@@ -107,32 +104,17 @@ def run_trial(params: dict[str, Any], *, setup: dict[str, Any]) -> None:
         raise TrialFailed(str(exc)) from None
     job = JobSpec(name=trial_id, task=task, categories=list(setup["categories"]), data=config.data,
                   settings=getattr(config, task))
-    trial_dir = Path(setup["sweep_dir"]) / trial_id
-    if finished(job, trial_dir / JOB_DIR) is not None:
+    job_dir = Path(setup["sweep_dir"]) / trial_id / JOB_DIR
+    if finished(job, job_dir) is not None:
         return  # restored after an interruption that came between its last step and Tune's bookkeeping
-    gpus = float(setup.get("gpus_per_worker", 0.0))
-    resources: dict[str, float] = {"CPU": float(setup["cpus_per_worker"])}
-    if gpus > 0:
-        resources["GPU"] = gpus
     try:
         hub = ray.get_actor(HUB_NAME)
     except ValueError:  # no hub (e.g. a test calling this directly): no failure memory, no live rows
         hub = None
-    trainer = TorchTrainer(
-        train_fn,
-        train_loop_config={
-            "job": job.model_dump(mode="json"), "job_dir": str(trial_dir / JOB_DIR), "hub": hub,
-            "gpus": gpus, "threads": max(1, int(setup["cpus_per_worker"])), "env": setup.get("env", {}),
-        },
-        torch_config=TorchConfig(timeout_s=COLLECTIVE_TIMEOUT_S),
-        scaling_config=ScalingConfig(num_workers=int(setup["workers"]), use_gpu=gpus > 0,
-                                     resources_per_worker=resources),
-        run_config=RunConfig(
-            name=JOB_DIR, storage_path=str(trial_dir),
-            failure_config=FailureConfig(max_failures=int(setup.get("max_failures", 1))),
-            checkpoint_config=CheckpointConfig(num_to_keep=None),  # they all point at checkpoints/latest
-            callbacks=[make_valid_report(trial_id)],
-        ),
+    trainer = build_trainer(
+        job, job_dir, workers=int(setup["workers"]), cpus_per_worker=float(setup["cpus_per_worker"]),
+        gpus_per_worker=float(setup.get("gpus_per_worker", 0.0)), hub=hub, env=setup.get("env", {}),
+        max_failures=int(setup.get("max_failures", MAX_FAILURES)), callbacks=[make_valid_report(trial_id)],
     )
     try:
         result = trainer.fit()
