@@ -10,18 +10,7 @@ import click
 from sketchrnn.cli.options import build_config, config_options
 
 TOP = 10  # trials shown in the results table
-REPO_SPACES = Path(__file__).resolve().parents[2] / "tuning"
 COLOURS = {"done": "green", "failed": "red", "stopped early": "cyan", "not started": "dim"}
-
-
-def default_space(task: str) -> Path:
-    from sketchrnn.errors import ConfigError
-
-    path = REPO_SPACES / f"{task}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"no default search space for {task} (looked for {path})",
-                          "pass one with --space FILE (schema: tuning/README.md in the repository)")
-    return path
 
 
 def _categories(task: str, names: tuple[str, ...], categories_opt: str | None, configured: list[str]) -> list[str]:
@@ -41,7 +30,7 @@ def _categories(task: str, names: tuple[str, ...], categories_opt: str | None, c
 @click.argument("names", nargs=-1, metavar="[CATEGORY]...")
 @click.option("--categories", "categories_opt", help="Comma-separated categories (predict: default data.categories).")
 @click.option("--space", "space_path", type=click.Path(path_type=Path),
-              help="Search-space file (default: tuning/<task>.yaml).")
+              help="Search-space file (default: the <task>.yaml that ships with sketchrnn; the run prints its path).")
 @click.option("--samples", type=int, default=10, show_default=True, help="Trials to run.")
 @click.option("--max-concurrent", type=int, help="Trials at a time (default: as many as the cluster fits).")
 @click.option("--workers-per-trial", type=int, default=1, show_default=True, help="Ray Train workers (DDP) per trial.")
@@ -77,7 +66,7 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
     if time_budget is not None and time_budget <= 0:
         raise click.BadParameter("must be > 0 seconds", param_hint="--time-budget")
     from sketchrnn.config import set_path
-    from sketchrnn.tuning.space import load_space
+    from sketchrnn.tuning.space import load_default_space, load_space
     from sketchrnn.tuning.sweep import SweepSpec
 
     config = build_config(**config_kw)
@@ -86,7 +75,7 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
     for key in ("data_dir", "cache_dir"):  # trials run elsewhere (another cwd, another node)
         if (value := getattr(config.data, key)) is not None:
             set_path(base, f"data.{key}", str(Path(value).expanduser().resolve()))
-    space = load_space(space_path or default_space(task), task, base)
+    space = load_space(space_path, task, base) if space_path else load_default_space(task, base)
     train = getattr(config, task).train
     if workers_per_trial > 1 and train.early_stop_patience is not None:
         from sketchrnn.distributed.worker import supports_agreed_stop

@@ -1,6 +1,7 @@
 """Hyperparameter sweeps (`sketchrnn tune`): Ray Tune over trials that are Ray Train jobs.
 
-    space.py    search-space files (tuning/*.yaml): parse, check against the Config, Ray domains
+    space.py    search-space files: parse, check against the Config, Ray domains; the defaults
+                are package data (spaces/draw.yaml, spaces/predict.yaml, spaces/README.md)
     trial.py    one trial: a Tune function trainable that builds a TorchTrainer around the same
                 per-worker function as `fit`, and the Train callback that reports to Tune
     events.py   the driver's Tune callback: live progress rows, statuses, releasing stopped trials

@@ -1,6 +1,7 @@
 """Search-space files: config paths mapped to distributions, checked against the Config schema.
 
-A space file is small YAML that a person reads and edits (see tuning/README.md)::
+A space file is small YAML that a person reads and edits (schema: spaces/README.md; the
+defaults `tune` uses without --space are spaces/draw.yaml and spaces/predict.yaml)::
 
     predict.train.lr: {loguniform: [1.0e-4, 3.0e-3]}
     predict.model.head_hidden: {choice: [128, 256, 512]}
@@ -22,16 +23,20 @@ from __future__ import annotations
 
 import copy
 import difflib
+import importlib.resources
 import itertools
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from sketchrnn.config import Config, ordering_problems, read_config_file, section_fields, set_path
 from sketchrnn.errors import ConfigError
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 # kind -> (argument names, what it produces). Ordered as the README lists them.
 KINDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -51,7 +56,8 @@ FIXED = {
     "data.data_dir": "set it with --data-dir", "data.cache_dir": "set it with --cache-dir",
     "data.download": "set it with --set",
 }
-HELP = "fix these entries, see tuning/README.md for the schema"
+SPACES_DIR = "spaces"  # package data: the default spaces and their README (the schema)
+HELP = "fix these entries, see sketchrnn/tuning/spaces/README.md for the schema"
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,20 @@ class SearchSpace:
 def load_space(path: Path, task: str, base: dict[str, Any] | None = None) -> SearchSpace:
     """Read and check a space file (YAML or TOML); raises one ConfigError listing every problem."""
     return parse_space(read_config_file(Path(path)), task, source=str(path), base=base)
+
+
+def default_space(task: str) -> Traversable:
+    """The search space `tune TASK` uses without --space: package data, so a wheel has it too."""
+    return importlib.resources.files(__package__).joinpath(SPACES_DIR).joinpath(f"{task}.yaml")
+
+
+def load_default_space(task: str, base: dict[str, Any] | None = None) -> SearchSpace:
+    resource = default_space(task)
+    if not resource.is_file():
+        raise ConfigError(f"no default search space for {task} (looked for {resource})",
+                          "pass one with --space FILE, or reinstall sketchrnn")
+    with importlib.resources.as_file(resource) as path:  # a real file even from a zipped install
+        return load_space(path, task, base)
 
 
 def parse_space(data: dict[str, Any], task: str, *, source: str = "search space",

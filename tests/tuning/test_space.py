@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from sketchrnn.config import validate_config
 from sketchrnn.errors import ConfigError
-from sketchrnn.tuning.space import leaf_paths, load_space, parse_space
-
-REPO = Path(__file__).resolve().parents[2]
+from sketchrnn.tuning.space import leaf_paths, load_default_space, load_space, parse_space
 
 
 def problems(data: dict, task: str = "predict", base: dict | None = None) -> list[str]:
@@ -32,7 +28,7 @@ def test_flat_and_nested_keys_mean_the_same():
 
 @pytest.mark.parametrize("task", ["draw", "predict"])
 def test_the_shipped_spaces_are_valid_and_cover_the_issue(task):
-    space = load_space(REPO / "tuning" / f"{task}.yaml", task)
+    space = load_default_space(task)
     paths = {p.path for p in space.params}
     assert {f"{task}.train.lr", "data.batch_size", f"{task}.model.enc_hidden"} <= paths
     # decay: magenta's per-step lr decay for draw; for predict (cosine, AdamW) its end point and
