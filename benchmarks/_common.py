@@ -27,11 +27,11 @@ from _flops import (  # noqa: F401 - re-exported: the scripts call them as C.<na
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-DEFAULT_DATA_DIR = Path("/work/shared/data/quickdraw")
+DEFAULT_DATA_DIR = Path("data/quickdraw")  # the four real categories' sketch-rnn npz files
 REAL_CATEGORIES = ("alarm clock", "face", "pig", "radio")
 
 # Points per sketch (stroke-3 length) of the 8,800 real sketches in alarm clock, face, pig and
-# radio (train + valid + test of /work/shared/data/quickdraw): counts for lengths 23, 24, ..., 151.
+# radio (train + valid + test of their sketch-rnn files): counts for lengths 23, 24, ..., 151.
 # Mean 69.2, median 66, p95 115, max 151. Used to give synthetic sketches a realistic distribution.
 REAL_LENGTH_MIN = 23
 REAL_LENGTH_COUNTS = (

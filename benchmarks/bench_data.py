@@ -5,7 +5,7 @@ sketches, target about one second), and the cost of one training batch.
     python benchmarks/bench_data.py --quick    # 7,000 / 250 / 250
 
 The full sketch-rnn files are not available offline, so a file of the official layout is
-synthesised: the 2,200 real pig sketches (train + valid + test of /work/shared/data/quickdraw)
+synthesised: the 2,200 real pig sketches (train + valid + test of pig.npz in --data-dir)
 resampled with replacement into 70,000 / 2,500 / 2,500, int16 stroke-3 object arrays (each a
 distinct copy, so the pickle inside the file does not share repeated sketches), written with
 ``np.savez_compressed`` (as the official files are) and ``np.savez`` to temporary files.

@@ -14,7 +14,7 @@ def data() -> None:
     \b
     Examples:
       sketchrnn data download pig "alarm clock"
-      sketchrnn data info pig --data-dir ../shared/data/quickdraw
+      sketchrnn data info pig --data-dir data/quickdraw
       sketchrnn data prepare bicycle.ndjson clock.ndjson --out data/
     """
 
@@ -73,7 +73,7 @@ def info(category: str, data_dir: Path | None, cache_dir: Path | None, max_seq_l
 
     \b
     Examples:
-      sketchrnn data info pig --data-dir ../shared/data/quickdraw
+      sketchrnn data info pig --data-dir data/quickdraw
     """
     from rich.table import Table
 

@@ -61,8 +61,8 @@ def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool
     \b
     Examples:
       sketchrnn fit --all-categories --workers 8
-      sketchrnn fit pig --workers 0 --data-dir ../shared/data/quickdraw --preset tiny --steps 300
-      sketchrnn fit --categories "alarm clock,face,pig,radio" --workers 2 --data-dir ../shared/data/quickdraw
+      sketchrnn fit pig --workers 0 --data-dir data/quickdraw --preset tiny --steps 300
+      sketchrnn fit --categories "alarm clock,face,pig,radio" --workers 2 --data-dir data/quickdraw
       sketchrnn fit sun --config my.toml --set draw.train.lr=5e-4
     """
     if workers < 0:
