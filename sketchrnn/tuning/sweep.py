@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from sketchrnn._io import write_text_atomic
 from sketchrnn.errors import ConfigError, SketchRNNError
 from sketchrnn.tuning.space import SearchSpace
 from sketchrnn.tuning.trial import HUB_NAME, metric_for
@@ -126,8 +127,7 @@ def prepare_dir(spec: SweepSpec) -> bool:
             raise SketchRNNError(f"the sweep in {path} was started with other settings ({', '.join(changed)})",
                                  "re-run it with the same options to resume, add --fresh to start over, "
                                  "or use another --runs folder")
-    path.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(identity, indent=1) + "\n", encoding="utf-8")
+    write_text_atomic(saved, json.dumps(identity, indent=1) + "\n")  # half a file would not read back
     return Tuner.can_restore(str(path))
 
 
