@@ -102,6 +102,8 @@ def _lines(source: str | os.PathLike) -> Iterator[tuple[str, object]]:
                 items = json.load(f)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise DataError(f"{path}: not valid JSON ({exc})", "use a JSON array of drawings") from None
+            except RecursionError:  # json's parser recurses per nesting level
+                raise DataError(f"{path}: JSON nested too deeply", "use a JSON array of drawings") from None
             if not isinstance(items, list):
                 raise DataError(f"{path}: expected a JSON array of drawings", "use a JSON array of drawings")
             yield from ((f"{path} item {i}", item) for i, item in enumerate(items))
@@ -119,6 +121,8 @@ def _decode(line: str, where: str, fix: str) -> object:
         return json.loads(line)
     except json.JSONDecodeError as exc:
         raise DataError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})", fix) from None
+    except RecursionError:  # json's parser recurses per nesting level
+        raise DataError(f"{where}: JSON nested too deeply", fix) from None
 
 
 def _records(sources: Source) -> Iterator[tuple[str, object]]:
