@@ -104,12 +104,9 @@ def log(*args: Any) -> None:
 
 def write_json(path: str | Path, obj: Any) -> Path:
     """Atomic write (a partial result is never a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
-    os.replace(tmp, path)
-    return path
+    from sketchrnn._io import write_text_atomic
+
+    return write_text_atomic(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(obj: Any) -> Any:
@@ -183,8 +180,11 @@ def synthetic_sketches(n: int, rng: np.random.Generator, lengths: np.ndarray | N
 
 
 def load_npz_splits(path: str | Path) -> dict[str, list[np.ndarray]]:
-    """``{"train", "valid", "test"}`` lists of stroke-3 arrays from a sketch-rnn npz (numpy only)."""
-    with np.load(path, allow_pickle=True, encoding="latin1") as f:
+    """``{"train", "valid", "test"}`` lists of stroke-3 arrays from a sketch-rnn npz, read without
+    running code from it (``safe_npz`` needs numpy only), unvalidated."""
+    from sketchrnn.data.safe_npz import open_npz
+
+    with open_npz(path) as f:
         return {k: list(f[k]) for k in ("train", "valid", "test") if k in f}
 
 

@@ -19,6 +19,7 @@ they are read with ``encoding="latin1"``, which maps every byte to one character
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -73,8 +74,13 @@ class _DtypeSpec:
         self.byteorder = state[1]
 
     def resolve(self) -> np.dtype:
-        dtype = np.dtype(self.code)
-        return dtype.newbyteorder(self.byteorder) if self.byteorder in "<>" else dtype
+        return _resolve_dtype(self.code, self.byteorder)
+
+
+@functools.cache  # one pickle names the same dtype once per sketch: tens of thousands of times
+def _resolve_dtype(code: str, byteorder: str) -> np.dtype:
+    dtype = np.dtype(code)
+    return dtype.newbyteorder(byteorder) if byteorder in "<>" else dtype
 
 
 class _ArraySpec:
@@ -132,9 +138,11 @@ def _short(value: Any) -> str:
 
 
 def _check_shape(shape: Any) -> tuple[int, ...]:
-    if not isinstance(shape, tuple) or len(shape) > 32 or not all(
-            type(n) is int and n >= 0 for n in shape):
+    if type(shape) is not tuple or len(shape) > 32:
         raise _Refused(f"array shape {_short(shape)} is not a tuple of sizes")
+    for n in shape:  # a loop, not all(...): this runs once per sketch
+        if type(n) is not int or n < 0:
+            raise _Refused(f"array shape {_short(shape)} is not a tuple of sizes")
     return shape
 
 
@@ -155,7 +163,8 @@ def _build_array(shape: tuple[int, ...], dtype: np.dtype, fortran: bool, data: A
         data = data.encode("latin1")  # a Python 2 str read with encoding="latin1"
     if not isinstance(data, bytes | bytearray) or len(data) != count * dtype.itemsize:
         raise _Refused(f"array data does not match shape {shape} and dtype {dtype}")
-    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy(order="A")
+    # A bytearray copy makes the array writable (as np.load's are) at the cost of one memcpy.
+    return np.frombuffer(bytearray(data), dtype=dtype).reshape(shape, order=order)
 
 
 def _read_header(fp: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
