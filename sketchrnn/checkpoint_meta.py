@@ -33,6 +33,7 @@ WEIGHTS, META, TRAIN_STATE = "model.safetensors", "meta.json", "train_state.pt"
 # this caps it for any clamp, far above any real data (QuickDraw: about 30 px).
 MAX_SCALE = 1e5
 MAX_CATEGORIES = 100_000
+MAX_META_BYTES = 10_000_000  # a real meta.json is a few kB (the calibration record included)
 MAX_NAME = 100  # characters of a category name (QuickDraw's longest: 23)
 RETRAIN = "retrain the job (`sketchrnn fit ... --fresh`) or use another checkpoint"
 
@@ -101,10 +102,14 @@ def read_meta(path: str | os.PathLike) -> CheckpointMeta:
     if not meta_path.is_file():
         raise CheckpointError(f"Checkpoint {path} has no {META}",
                               "the save was incomplete; use another checkpoint")
+    size = meta_path.stat().st_size
+    if size > MAX_META_BYTES:
+        raise CheckpointError(f"{meta_path} is {size:,} bytes, more than metadata needs "
+                              f"({MAX_META_BYTES:,} at most)", "use another checkpoint")
     try:
         text = meta_path.read_text(encoding="utf-8")
         version = json.loads(text).get("format_version") if text.lstrip().startswith("{") else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, RecursionError, ValueError) as e:  # JSONDecodeError: ValueError
         raise CheckpointError(f"{meta_path} is not valid JSON: {e}",
                               "the file is corrupt; use another checkpoint") from e
     if isinstance(version, int) and version != FORMAT_VERSION:

@@ -109,6 +109,19 @@ def test_planted_draw_meta_is_one_line_exit_1(tmp_path, capsys, monkeypatch, cas
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("text, problem", [
+    ("[" * 100_000 + "]" * 100_000, "Invalid JSON"),
+    ('{"extra": ' + "[" * 100_000 + "]" * 100_000 + "}", "not valid JSON"),
+    ('{"extra": "' + "x" * 10_000_001 + '"}', "more than metadata needs"),
+])
+def test_hostile_json_is_one_line_exit_1(tmp_path, capsys, text, problem):
+    path = _save(tmp_path / "ckpt", "draw")
+    (path / "meta.json").write_text(text)
+    line = _run(capsys, "sample", "pig", "--checkpoint", str(path), "-n", "1",
+                "--out", str(tmp_path / "out"))
+    assert str(path / "meta.json") in line and problem in line
+
+
 def test_predict_meta_with_more_categories_than_outputs(tmp_path, capsys):
     path = _save(tmp_path / "ckpt", "predict")
     _plant(path, _set("categories", ["pig", "sun", "cat"]))
