@@ -19,6 +19,7 @@ from sketchrnn.checkpoint import CheckpointMeta, save_checkpoint
 from sketchrnn.cli import main as cli_main
 from sketchrnn.config import DataConfig, LossConfig
 from sketchrnn.model.presets import PRESETS
+from sketchrnn.predict.calibration import CALIBRATION_T
 from sketchrnn.registry import build_model
 
 TINY = dict(PRESETS["tiny"])
@@ -35,7 +36,7 @@ def _save(folder: Path, task: str) -> Path:
     meta = CheckpointMeta(model=name, model_kwargs=dict(kwargs), task=task,
                           categories=categories, scale=30.0, max_seq_len=40,
                           data=DataConfig(max_seq_len=40), loss=LossConfig(),
-                          extra={"calibration": {"temperature": 1.0}})
+                          extra={"calibration": {CALIBRATION_T: 1.0}})
     return save_checkpoint(folder, build_model(name, **kwargs), meta)
 
 
@@ -131,19 +132,21 @@ def test_predict_meta_with_more_categories_than_outputs(tmp_path, capsys):
     assert str(path / "meta.json") in line and "3 names" in line and "2 outputs" in line
 
 
+T = CALIBRATION_T
 CALIBRATION_CASES = {
-    "NaN temperature": ("temperature nan", {"temperature": float("nan")}),
-    "temperature as text": ("temperature '1'", {"temperature": "1"}),
-    "zero temperature": ("temperature 0", {"temperature": 0}),
-    "infinite threshold": ("ood_threshold inf", {"temperature": 1.0, "ood_threshold": 1e999}),
-    "unknown score": ("ood_score 'oracle'", {"temperature": 1.0, "ood_score": "oracle"}),
-    "huge extent": ("typical_extent_px 1e+308", {"temperature": 1.0, "typical_extent_px": 1e308}),
+    "NaN T": (f"{T} nan", {T: float("nan")}),
+    "T as text": (f"{T} '1'", {T: "1"}),
+    "zero T": (f"{T} 0", {T: 0}),
+    "NaN T under its old name": (f"{T} nan", {"temperature": float("nan")}),
+    "infinite threshold": ("ood_threshold inf", {T: 1.0, "ood_threshold": 1e999}),
+    "unknown score": ("ood_score 'oracle'", {T: 1.0, "ood_score": "oracle"}),
+    "huge extent": ("typical_extent_px 1e+308", {T: 1.0, "typical_extent_px": 1e308}),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CALIBRATION_CASES))
 def test_planted_calibration_is_one_line_exit_1(tmp_path, capsys, case):
-    """The calibration record is meta too: its temperature divides every logit."""
+    """The calibration record is meta too: its T divides every logit."""
     problem, record = CALIBRATION_CASES[case]
     path = _save(tmp_path / "ckpt", "predict")
     _plant(path, _set("extra", "calibration", record))
