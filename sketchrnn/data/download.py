@@ -14,8 +14,12 @@ prints: progress is reported through a callback, which the CLI turns into a prog
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import http.client
 import os
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -45,19 +49,24 @@ ProgressCallback = Callable[[int, int | None], None]
 MAX_BYTES = 256 * 2**20
 MAX_FULL_BYTES = 2 * 2**30
 # A download slower than this on average (after the first GRACE_S seconds) is abandoned: a
-# 1-byte-per-2-s drip would otherwise never end. With the caps this also bounds the total time.
+# 1-byte-per-2-s drip would otherwise never end. The overall deadline also covers what the rate
+# cannot see (a server that drips its headers): a typical 32 MB file needs 2,000 s at the
+# minimum rate, the largest .full.npz about 8 hours.
 MIN_BYTES_PER_S = 16 * 1024
 GRACE_S = 30.0
+DEADLINE_S = 3600.0
+FULL_DEADLINE_S = 12 * 3600.0
 
 
 @dataclass(frozen=True)
 class DownloadLimits:
-    """How much, and how slowly, a download may arrive before it is abandoned."""
+    """How much, how slowly and for how long a download may arrive before it is abandoned."""
 
     max_bytes: int = MAX_BYTES  # announced (Content-Length) or received
     min_bytes_per_s: float = MIN_BYTES_PER_S  # average since the body started, judged after grace_s
     grace_s: float = GRACE_S
     stall_s: float = 60.0  # the longest wait for the connection, the headers or any next byte
+    deadline_s: float = DEADLINE_S  # the whole transfer, connecting and headers included
 
 
 def default_cache_dir() -> Path:
@@ -151,7 +160,9 @@ def download_category(
 
 def limits_for(*, full: bool) -> DownloadLimits:
     """The default limits for a category file (``full``: the larger ``.full.npz``)."""
-    return DownloadLimits(max_bytes=MAX_FULL_BYTES if full else MAX_BYTES)
+    if full:
+        return DownloadLimits(max_bytes=MAX_FULL_BYTES, deadline_s=FULL_DEADLINE_S)
+    return DownloadLimits()
 
 
 def _stream(
@@ -169,20 +180,104 @@ def _stream(
     the length check here is what catches a truncated download.
     """
     request = urllib.request.Request(url, headers={"User-Agent": "sketchrnn"})
-    try:
-        with urllib.request.urlopen(request, timeout=limits.stall_s) as response:
-            done, total = _copy_body(response, out, url=url, limits=limits, progress=progress,
-                                     fix=fix)
-    except urllib.error.HTTPError as e:
-        raise DownloadError(f"download of {url} failed: HTTP {e.code} {e.reason}", fix) from e
-    except urllib.error.URLError as e:
-        raise DownloadError(f"could not reach {url}: {e.reason}", fix) from e
-    except TimeoutError as e:
-        raise DownloadError(f"download of {url} stalled: no data for {limits.stall_s:g} s", fix) from e
-    except (OSError, http.client.HTTPException) as e:  # reset mid-body, bad chunking, disk full
-        raise DownloadError(f"download of {url} failed: {e!r}", fix) from e
+    with _Deadline(limits.deadline_s) as deadline:
+        try:
+            with _opener(deadline).open(request, timeout=limits.stall_s) as response:
+                done, total = _copy_body(response, out, url=url, limits=limits, progress=progress,
+                                         fix=fix)
+        except (OSError, http.client.HTTPException) as e:  # URLError and TimeoutError included
+            if deadline.expired:
+                raise deadline.error(url, fix) from e
+            raise _explain(e, url, limits, fix) from e
+    if deadline.expired:  # the shut socket ended the body early
+        raise deadline.error(url, fix)
     if total is not None and done != total:
         raise DownloadError(f"download of {url} was cut short: got {done} of {total} bytes", fix)
+
+
+def _explain(e: Exception, url: str, limits: DownloadLimits, fix: str) -> DownloadError:
+    """One line for a network failure."""
+    if isinstance(e, urllib.error.HTTPError):
+        return DownloadError(f"download of {url} failed: HTTP {e.code} {e.reason}", fix)
+    if isinstance(e, urllib.error.URLError):
+        return DownloadError(f"could not reach {url}: {e.reason}", fix)
+    if isinstance(e, TimeoutError):
+        return DownloadError(f"download of {url} stalled: no data for {limits.stall_s:g} s", fix)
+    return DownloadError(f"download of {url} failed: {e!r}", fix)  # reset, bad chunking, disk full
+
+
+class _Deadline:
+    """Shuts the download's sockets when the deadline passes, wherever the download is blocked
+    (connecting, headers, body): a per-read timeout alone never ends a slow drip."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.expired = seconds, False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def error(self, url: str, fix: str) -> DownloadError:
+        return DownloadError(f"download of {url} took longer than {self.seconds:g} s", fix)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watched:
+    """A connection that hands its socket to a ``_Deadline`` once connected."""
+
+    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline = deadline
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self._deadline.watch(self.sock)  # type: ignore[attr-defined]
+
+
+class _WatchedHTTP(_Watched, http.client.HTTPConnection):
+    pass
+
+
+class _WatchedHTTPS(_Watched, http.client.HTTPSConnection):
+    pass
+
+
+def _opener(deadline: _Deadline) -> urllib.request.OpenerDirector:
+    """urllib's opener (proxies, redirects, file:// included) with watched connections."""
+
+    class HTTP(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> Any:
+            return self.do_open(functools.partial(_WatchedHTTP, deadline=deadline), req)
+
+    class HTTPS(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> Any:
+            return self.do_open(functools.partial(_WatchedHTTPS, deadline=deadline), req,
+                                context=self._context)
+
+    return urllib.request.build_opener(HTTP, HTTPS)
 
 
 def _copy_body(response: Any, out: BinaryIO, *, url: str, limits: DownloadLimits,

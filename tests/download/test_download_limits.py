@@ -25,12 +25,21 @@ from sketchrnn.errors import DownloadError
 
 class _Misbehaving(http.server.BaseHTTPRequestHandler):
     """/endless: no length, bytes forever; /huge: announces 100 GiB; /drip: 1 byte every 2 s;
-    /stall: headers, then silence."""
+    /stall: headers, then silence; /slow-headers: a header that never ends."""
 
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         kind = self.path.split("/")[1]
+        if kind == "slow-headers":  # a valid status line, then a header one byte at a time
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+            while not self.server.stop.wait(0.3):
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+            return
         self.send_response(200)
         if kind == "huge":
             self.send_header("Content-Length", str(100 * 2**30))
@@ -98,15 +107,31 @@ def test_a_one_byte_per_two_seconds_drip_fails(server, tmp_path):
     assert seconds < 8
 
 
+def test_headers_dripping_forever_hit_the_deadline(server, tmp_path):
+    """The rate check never sees headers, and a byte every 0.3 s never trips the stall timeout."""
+    limits = DownloadLimits(stall_s=10, deadline_s=1.5)
+    msg, seconds = fetch(server, "slow-headers", tmp_path / "c", limits)
+    assert "took longer than 1.5 s" in msg and seconds < 6
+
+
+def test_a_body_drip_hits_the_deadline_even_without_a_rate_floor(server, tmp_path):
+    limits = DownloadLimits(min_bytes_per_s=0, stall_s=10, deadline_s=3)
+    msg, seconds = fetch(server, "drip", tmp_path / "c", limits)
+    assert "took longer than 3 s" in msg and seconds < 8
+
+
 def test_a_stalled_body_times_out(server, tmp_path):
     msg, seconds = fetch(server, "stall", tmp_path / "c", DownloadLimits(stall_s=0.5))
     assert "stalled" in msg and seconds < 5
 
 
 def test_default_caps_leave_room_for_real_files():
-    """The largest estimated real files (see download.py) fit with a margin of at least 2x."""
-    assert limits_for(full=False).max_bytes == MAX_BYTES >= 2 * 100 * 2**20
-    assert limits_for(full=True).max_bytes == MAX_FULL_BYTES >= 2 * 450 * 2**20
+    """The largest estimated real files (see download.py) fit with a margin of at least 2x, and
+    the deadline lets them arrive at the minimum rate."""
+    for full, size in ((False, 100 * 2**20), (True, 450 * 2**20)):
+        limits = limits_for(full=full)
+        assert limits.max_bytes == (MAX_FULL_BYTES if full else MAX_BYTES) >= 2 * size
+        assert limits.deadline_s >= size / 2 / limits.min_bytes_per_s  # half the worst case
 
 
 def test_the_cli_reports_a_refused_download_on_one_line(server, tmp_path):
