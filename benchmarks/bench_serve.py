@@ -1,14 +1,16 @@
-"""`sketchrnn serve` under load: predictions/s and latency with concurrent clients on loopback.
+"""`sketchrnn serve` under load: predict and predict+complete latency at 1, 20 and 200 clients.
 
-    python benchmarks/bench_serve.py                       # tiny untrained models, 20 clients
-    python benchmarks/bench_serve.py --runs runs/ --requests 1000 --complete
+    python benchmarks/bench_serve.py                       # tiny untrained models
+    python benchmarks/bench_serve.py --runs runs/ --clients 1,20,200 --json out.json
 
-A real uvicorn server (in a thread of this process) on a free 127.0.0.1 port; ``--clients``
-threads each keep one HTTP/1.1 connection and send their share of ``--requests`` POSTs to
-/api/predict (a ~60-point two-stroke sketch, the size of a quick doodle), so the run is bounded
-and stops by itself. ``--complete`` asks for the drawn completion too (the decoder loop), and a
-final row measures /api/sample. Without ``--runs`` the models are tiny and untrained: the figures
-then measure the server and the per-request model overhead, not a full-size model.
+The server is a real `sketchrnn serve` process on a free 127.0.0.1 port (its own process, so the
+client threads here do not share its GIL); all traffic stays on loopback. For each endpoint and
+client count, ``clients`` threads each keep one HTTP/1.1 connection and send their share of a
+fixed number of POSTs (a ~60-point two-stroke sketch, the size of a quick doodle), so every run is
+bounded in count; a case also stops sending after ``--max-seconds``. Rows give the median and
+p95 latency and the throughput. ``--threads`` is passed to `serve --threads` (torch threads per
+model call). Without ``--runs`` the models are tiny and untrained: the figures then measure the
+server and the per-request model overhead, not a full-size model.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import socket
+import re
+import subprocess
 import sys
 import tempfile
 import threading
@@ -51,21 +54,21 @@ def tiny_runs(root: Path) -> Path:
     return root
 
 
-def start_server(runs: Path):
-    import uvicorn
-
-    from sketchrnn.serve.app import create_app
-    from sketchrnn.serve.models import ServeModels
-
-    models = ServeModels.load(runs)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(models), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, thread, sock.getsockname()[1], models
+def start_server(runs: Path, threads: int | None) -> tuple[subprocess.Popen, int]:
+    """`sketchrnn serve --port 0` in a subprocess; returns it and the port it announced."""
+    cmd = [sys.executable, "-m", "sketchrnn", "serve", "--runs", str(runs), "--port", "0"]
+    cmd += ["--threads", str(threads)] if threads else []
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    for line in proc.stderr:
+        found = re.search(r"serving on http://127\.0\.0\.1:(\d+)/", line)
+        if found:
+            threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep draining
+            return proc, int(found.group(1))
+        if time.monotonic() > deadline:
+            break
+    proc.kill()
+    raise SystemExit(f"`sketchrnn serve` did not start: {' '.join(cmd)}")
 
 
 def doodle() -> list[list[list[float]]]:
@@ -73,8 +76,10 @@ def doodle() -> list[list[list[float]]]:
     return [line, [[100 + 6.0 * i, 250.0] for i in range(30)]]
 
 
-def load(port: int, path: str, body: dict, clients: int, requests: int) -> dict:
-    """``requests`` POSTs spread over ``clients`` connections; latency percentiles in ms."""
+def load(port: int, path: str, body: dict, clients: int, requests: int,
+         max_seconds: float = 120.0) -> dict:
+    """``requests`` POSTs spread over ``clients`` connections (no new ones after
+    ``max_seconds``); latency percentiles in ms."""
     payload = json.dumps(body).encode()
     per = [requests // clients + (i < requests % clients) for i in range(clients)]
     latencies: list[float] = []
@@ -85,6 +90,8 @@ def load(port: int, path: str, body: dict, clients: int, requests: int) -> dict:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         mine = []
         for _ in range(n):
+            if time.perf_counter() - t_start > max_seconds:
+                break
             t0 = time.perf_counter()
             conn.request("POST", path, payload, {"Content-Type": "application/json"})
             response = conn.getresponse()
@@ -97,7 +104,7 @@ def load(port: int, path: str, body: dict, clients: int, requests: int) -> dict:
         with lock:
             latencies.extend(mine)
 
-    t0 = time.perf_counter()
+    t_start = t0 = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(client, per))
     wall = time.perf_counter() - t0
@@ -114,35 +121,39 @@ def load(port: int, path: str, body: dict, clients: int, requests: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=Path, help="A trained runs directory (default: tiny models).")
-    ap.add_argument("--clients", type=int, default=20)
-    ap.add_argument("--requests", type=int, default=400)
-    ap.add_argument("--complete", action="store_true", help="Also time predict + completion.")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1).")
+    ap.add_argument("--clients", default="1,20,200", help="Comma-separated client counts.")
+    ap.add_argument("--requests", type=int, default=400,
+                    help="POSTs per case (at least 2 per client; completions: half).")
+    ap.add_argument("--max-seconds", type=float, default=60.0, help="Per case, at most.")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads per model call (default: serve's own default).")
     ap.add_argument("--json", type=Path, help="Also write the rows here.")
     args = ap.parse_args()
-    C.set_threads(args.threads)
+    counts = [int(c) for c in args.clients.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         runs = args.runs or tiny_runs(Path(tmp))
-        server, thread, port, models = start_server(runs)
+        proc, port = start_server(runs, args.threads)
         try:
-            category = sorted(models.draw)[0] if models.draw else None
-            cases = [("predict", "/api/predict", {"strokes": doodle()}, args.requests)]
-            if args.complete and category:
-                cases.append(("predict+complete", "/api/predict",
-                              {"strokes": doodle(), "complete": True, "category": category},
-                              max(args.clients, args.requests // 4)))
-            if category:
-                cases.append(("sample n=4", "/api/sample", {"category": category, "n": 4},
-                              max(args.clients, args.requests // 4)))
+            category = sorted(p.name.removeprefix("draw-") for p in runs.glob("draw-*"))[0]
+            cases = [("predict", {"strokes": doodle()}, 1.0),
+                     ("predict+complete", {"strokes": doodle(), "complete": True,
+                                           "category": category.replace("_", " ")}, 0.5)]
             load(port, "/api/predict", {"strokes": doodle()}, 2, 10)  # warm-up
             rows = []
-            for name, path, body, n in cases:
-                rows.append({"endpoint": name, **load(port, path, body, args.clients, n)})
-                C.log(f"{name}: {rows[-1]['req_per_s']:.1f} req/s")
+            for name, body, share in cases:
+                for clients in counts:
+                    n = max(2 * clients, int(args.requests * share)) if clients > 1 else \
+                        max(20, int(args.requests * share / 8))
+                    row = load(port, "/api/predict", body, clients, n, args.max_seconds)
+                    rows.append({"endpoint": name, **row})
+                    C.log(f"{name} x{clients}: p50 {row['p50_ms']:.0f} ms, p95 "
+                          f"{row['p95_ms']:.0f} ms, {row['req_per_s']:.1f} req/s")
         finally:
-            server.should_exit = True
-            thread.join(10)
-    C.log(C.table(rows, title=f"sketchrnn serve on loopback ({'tiny untrained models' if not args.runs else args.runs}, torch threads {args.threads})"))
+            proc.terminate()
+            proc.wait(10)
+    what = "tiny untrained models" if not args.runs else args.runs
+    C.log(C.table(rows, title=f"sketchrnn serve on loopback ({what}, serve --threads "
+                               f"{args.threads or 'default'})"))
     if args.json:
         C.write_json(args.json, {"machine": C.machine_info(), "rows": rows})
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from sketchrnn.serve.limits import MAX_CONNECTIONS
+from sketchrnn.serve.limits import MAX_CONNECTIONS, TORCH_THREADS
 
 
 def is_loopback(host: str) -> bool:
@@ -33,11 +33,11 @@ def is_loopback(host: str) -> bool:
               help="TCP port (0: any free port).")
 @click.option("--allow-remote", is_flag=True,
               help="Allow a non-loopback --host (the API is then reachable from the network).")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Torch threads per model call (default: torch's own choice).")
+@click.option("--threads", type=click.IntRange(min=1), default=TORCH_THREADS, show_default=True,
+              help="Torch threads per model call (calls run in parallel, one per core).")
 @click.option("--max-connections", type=click.IntRange(min=1), default=MAX_CONNECTIONS,
               show_default=True, help="Open connections at most; past it requests get 503.")
-def serve(runs_dir: Path, host: str, port: int, allow_remote: bool, threads: int | None,
+def serve(runs_dir: Path, host: str, port: int, allow_remote: bool, threads: int,
           max_connections: int) -> None:
     """Serve a page to draw on (live predictions, "finish it", a gallery) and a JSON API.
 
@@ -63,8 +63,7 @@ def serve(runs_dir: Path, host: str, port: int, allow_remote: bool, threads: int
 
     from sketchrnn.serve.models import ServeModels
 
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)  # process-wide: every model call of the pool uses this many
     models = ServeModels.load(runs_dir)
     for problem in models.problems:
         click.echo(f"warning: skipped {problem}", err=True)

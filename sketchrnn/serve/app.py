@@ -5,14 +5,13 @@ are the validation), and an ASGI app can be tested in-process with ``TestClient`
 
 Every error reply is ``{"error": "..."}``: 413 oversized body (checked on the raw bytes, before
 parsing), 422 invalid input, 404 unknown category, 503 no trained model (with the command that
-trains one), 500 for a bug (logged, never a crash). Model calls run in worker threads, limited to
-the machine's cores, so a slow completion never blocks the event loop or other requests.
+trains one), 500 for a bug (logged, never a crash). Model calls run in worker threads, one per
+usable core (``limits``), so a slow completion never blocks the event loop or other requests.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 
 import anyio
 from importlib import resources
@@ -27,7 +26,7 @@ from starlette.exceptions import HTTPException
 from sketchrnn.errors import SketchRNNError
 from sketchrnn.serve.models import ServeError, ServeModels
 from sketchrnn.serve.schemas import MAX_BODY_BYTES, PredictRequest, SampleRequest
-from sketchrnn.serve.limits import BODY_TIMEOUT_S
+from sketchrnn.serve.limits import BODY_TIMEOUT_S, usable_cores
 
 log = logging.getLogger(__name__)
 STATIC = resources.files("sketchrnn.serve") / "static"
@@ -111,7 +110,7 @@ def create_app(models: ServeModels, *, body_timeout: float = BODY_TIMEOUT_S) -> 
     a request body must arrive within ``body_timeout`` seconds."""
 
     app = FastAPI(title="sketchrnn", docs_url=None, redoc_url=None, openapi_url=None)
-    limiter = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
+    limiter = anyio.CapacityLimiter(usable_cores())  # model calls at once (limits docstring)
 
     async def run(func: Any, *args: Any) -> Any:
         return await anyio.to_thread.run_sync(lambda: func(*args), limiter=limiter)

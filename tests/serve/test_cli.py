@@ -41,6 +41,15 @@ def test_serve_loads_models_then_runs_uvicorn(tiny_serve_runs, capsys):
     assert f"serving on http://127.0.0.1:{sock.getsockname()[1]}/" in err  # the bound port
 
 
+def test_model_calls_use_one_torch_thread_by_default(tiny_serve_runs):
+    """Calls run in parallel, one per core; torch's default (a thread per core in every call)
+    oversubscribes the cores (see serve/limits.py)."""
+    with mock.patch("sketchrnn.serve.server.make_server"), \
+            mock.patch("torch.set_num_threads") as set_threads:
+        serve.main(["--runs", str(tiny_serve_runs), "--port", "0"], standalone_mode=False)
+    set_threads.assert_called_once_with(1)
+
+
 def test_allow_remote_binds_as_asked(tmp_path, capsys):
     with mock.patch("sketchrnn.serve.server.make_server") as make:
         serve.main(["--runs", str(tmp_path / "none"), "--host", "0.0.0.0", "--allow-remote",

@@ -165,3 +165,12 @@ def test_cli_on_a_taken_port_prints_one_line_and_exits_1(tmp_path):
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "already in use" in result.stderr
     assert "--port" in result.stderr and "serving on" not in result.stderr + result.stdout
+
+
+def test_bound_sockets_turn_nagle_off():
+    """asyncio sets TCP_NODELAY only on sockets created with proto IPPROTO_TCP; with Nagle on,
+    each response waited ~40 ms for the client's delayed ACK (docs/benchmarks.md)."""
+    sock = srv.bind("127.0.0.1", 0)
+    assert sock.proto == socket.IPPROTO_TCP
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    sock.close()
