@@ -25,7 +25,9 @@ import math
 import os
 import pickle
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -41,8 +43,11 @@ _DTYPE_CODE = re.compile(r"^(?:[biuf][1248]|O[48]?)$")  # what numpy's dtype pic
 # Far above the largest QuickDraw ``.full.npz`` member; stops a zip that claims terabytes.
 MAX_MEMBER_BYTES = 8 << 30
 # Corrupt bytes surface as whichever error the header parser, zlib or pickle meets first.
+# zipfile adds zlib.error (bad deflate data), NotImplementedError (unknown compression) and
+# RuntimeError (an encrypted member).
 _CORRUPT = (ValueError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError, TypeError,
-            AttributeError, IndexError, KeyError, MemoryError, RecursionError)
+            AttributeError, IndexError, KeyError, MemoryError, RecursionError, OverflowError,
+            zlib.error, struct.error, NotImplementedError, RuntimeError)
 _REDO = "recreate it from trusted data, e.g. with `sketchrnn data prepare`"
 
 
@@ -221,16 +226,16 @@ class SafeNpz:
         if info.file_size > MAX_MEMBER_BYTES:
             raise DataError(f"{self.path}: member {info.filename} claims {info.file_size} bytes",
                             _REDO)
-        with self._zf.open(info) as fp:
-            try:
+        try:
+            with self._zf.open(info) as fp:
                 return read_npy(fp, size_limit=info.file_size)
-            except _Refused as e:
-                raise DataError(f"{self.path}: refused member {info.filename}: {e}; only arrays "
-                                "of numbers are loaded", _REDO) from None
-            except _CORRUPT as e:
-                raise DataError(f"{self.path}: member {info.filename} cannot be read "
-                                f"({type(e).__name__}: {_short(str(e))})",
-                                "delete it and download or prepare it again") from None
+        except _Refused as e:
+            raise DataError(f"{self.path}: refused member {info.filename}: {e}; only arrays "
+                            "of numbers are loaded", _REDO) from None
+        except _CORRUPT as e:
+            raise DataError(f"{self.path}: member {info.filename} cannot be read "
+                            f"({type(e).__name__}: {_short(str(e))})",
+                            "delete it and download or prepare it again") from None
 
 
 @contextmanager
@@ -239,7 +244,7 @@ def open_npz(path: str | os.PathLike[str]) -> Iterator[SafeNpz]:
     path = str(path)
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+    except _CORRUPT as e:
         raise DataError(f"{path}: is not a readable .npz (zip) file ({type(e).__name__}: {e})",
                         "delete it and download or prepare it again") from None
     with zf:

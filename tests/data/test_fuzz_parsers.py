@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from sketchrnn.data.bounds import MAX_COORD
 from sketchrnn.data.ndjson import ndjson_to_splits, read_drawings
 from sketchrnn.data.npz import SPLITS, load_npz
+from sketchrnn.data.safe_npz import open_npz
 from sketchrnn.errors import SketchRNNError
 
 from .npz_payloads import object_array, sketch
@@ -48,7 +49,14 @@ def valid_npz_bytes(seed: int = 0) -> bytes:
 
 
 def load_or_refuse(path: Path) -> None:
-    """The property: valid splits, or a SketchRNNError (pytest reports anything else)."""
+    """The property: valid splits, or a SketchRNNError (pytest reports anything else), both for
+    the sketch-rnn loader and for the raw member reader `predict` uses."""
+    try:
+        with open_npz(path) as npz:
+            for key in npz.files:
+                assert isinstance(npz[key], np.ndarray)
+    except SketchRNNError as e:
+        assert "\n" not in str(e)
     try:
         splits = load_npz(path)
     except SketchRNNError as e:
@@ -57,6 +65,23 @@ def load_or_refuse(path: Path) -> None:
     for name in SPLITS:
         for s in splits.split(name):
             assert s.ndim == 2 and s.shape[1] == 3 and s.dtype.kind in "iuf"
+
+
+@FUZZ
+@given(flag_bits=st.integers(0, 0xFFFF), method=st.sampled_from([0, 1, 6, 8, 9, 12, 14, 99]))
+def test_npz_with_odd_zip_flags_and_compression_methods(scratch, flag_bits, method):
+    """Encrypted members, unknown compression methods: zipfile's own errors become DataErrors."""
+    data = bytearray(valid_npz_bytes())
+    for header in (b"PK\x03\x04", b"PK\x01\x02"):  # local and central headers of every member
+        at = data.find(header)
+        while at >= 0:
+            flags_at = at + (6 if header == b"PK\x03\x04" else 8)
+            data[flags_at:flags_at + 2] = flag_bits.to_bytes(2, "little")
+            data[flags_at + 2:flags_at + 4] = method.to_bytes(2, "little")
+            at = data.find(header, at + 4)
+    path = scratch / "flags.npz"
+    path.write_bytes(bytes(data))
+    load_or_refuse(path)
 
 
 @FUZZ
