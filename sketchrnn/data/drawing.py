@@ -36,7 +36,7 @@ def quickdraw_lines(drawing: Any, where: str) -> tuple[list[np.ndarray], bool]:
     if not isinstance(drawing, list) or not drawing:
         raise DataError(f"{where}: the drawing is not a non-empty list of strokes", QUICKDRAW_FIX)
     check_sizes(0, len(drawing), where)
-    lines, raw = [], False
+    lines, raw, total = [], False, 0
     for j, stroke in enumerate(drawing):
         if not isinstance(stroke, list) or len(stroke) not in (2, 3):
             raise DataError(f"{where}: stroke {j} is {describe(stroke)}, not 2 or 3 number lists",
@@ -51,7 +51,8 @@ def quickdraw_lines(drawing: Any, where: str) -> tuple[list[np.ndarray], bool]:
             raise DataError(f"{where}: stroke {j} has {len(x)} x and {len(y)} y values",
                             QUICKDRAW_FIX)
         lines.append(np.stack([x, y], axis=1))  # [k, 2]
-        check_sizes(sum(map(len, lines)), len(drawing), where)
+        total += len(x)
+        check_sizes(total, len(drawing), where)
     return lines, raw
 
 

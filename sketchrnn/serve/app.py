@@ -5,8 +5,10 @@ are the validation), and an ASGI app can be tested in-process with ``TestClient`
 
 Every error reply is ``{"error": "..."}``: 413 oversized body (checked on the raw bytes, before
 parsing), 422 invalid input, 404 unknown category, 503 no trained model (with the command that
-trains one), 500 for a bug (logged, never a crash). Model calls run in worker threads, one per
-usable core (``limits``), so a slow completion never blocks the event loop or other requests.
+trains one), 408 a body that stalls, 500 for a bug (logged, never a crash). Past the connection
+limit uvicorn itself answers 503 in plain text, before the app runs (``server``). Model calls
+run in worker threads, one per usable core (``limits``), so a slow completion never blocks the
+event loop or other requests.
 """
 
 from __future__ import annotations
