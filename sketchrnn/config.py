@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sketchrnn.errors import ConfigError, PluginError
 from sketchrnn.registry import short_repr
@@ -87,6 +87,30 @@ class _ComponentConfig(BaseModel):
         from sketchrnn.registry import check_options
 
         return check_options(self._group, self.name, {**self._base_options(), **(self.model_extra or {})})
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem(cls, data: Any, handler: Any) -> Any:
+        """A bad ``name`` type or ``preset`` must not hide the option problems (the check below
+        runs only after the fields validate): report both."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            name = data.get("name", cls.model_fields["name"].default) if isinstance(data, dict) else None
+            if not isinstance(name, str) or any(e["type"] == "component_options" for e in errors):
+                raise
+            from sketchrnn.registry import check_options
+
+            options = {k: v for k, v in data.items() if k not in cls.model_fields}
+            problems = check_options(cls._group, name, options)[1]
+            if not problems:
+                raise
+            details = [InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"], ctx=e.get("ctx", {}))
+                       for e in errors]
+            details.append(InitErrorDetails(type=PydanticCustomError(
+                "component_options", "{problems}", {"problems": problems}), loc=(), input=data))
+            raise ValidationError.from_exception_data(cls.__name__, details) from None
 
     @model_validator(mode="after")
     def _check_options(self) -> _ComponentConfig:

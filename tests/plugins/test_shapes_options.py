@@ -32,6 +32,12 @@ def test_plugin_options_are_validated_and_resolved_with_the_preset() -> None:
     assert "draw.model.head_hidden: unknown option" in msg  # a classifier option is not a draw option
     assert "draw.loss.ramp_fraction: Input should be less than or equal to 1" in msg
     assert "draw.train.lr" in msg
+    with pytest.raises(ConfigError) as info:  # a bad preset does not hide the option problems
+        load_config(None, [*HYPER, "draw.model.preset=huge", "draw.model.hyper_sise=4", "draw.model.z_dim=0"])
+    msg = str(info.value)
+    assert "draw.model.preset: Input should be 'tiny', 'small' or 'paper'" in msg
+    assert "draw.model.hyper_sise: unknown option (did you mean 'hyper_hidden'?" in msg
+    assert "draw.model.z_dim: Input should be greater than or equal to 1" in msg
 
 
 def test_a_tune_space_tunes_a_plugin_option() -> None:
