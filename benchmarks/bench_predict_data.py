@@ -30,7 +30,8 @@ from sketchrnn.data.strokes import SketchSet
 from sketchrnn.model.classifier import SketchClassifier
 from sketchrnn.predict.inference import classify, cut_tails
 from sketchrnn.train.job import load_splits
-from sketchrnn.train.loop import learning_rate, make_optimizer, optimizer_step
+from sketchrnn.train.loop import make_optimizer, optimizer_step
+from sketchrnn.train.schedule import learning_rate
 
 import _common as C  # noqa: E402
 

@@ -47,3 +47,7 @@ class OutputExistsError(SketchRNNError):
     def __init__(self, path: object, fix: str = "delete it, or choose another output name") -> None:
         self.path = path
         super().__init__(f"{path} already exists", fix)
+
+
+class JobLockedError(SketchRNNError):
+    """A job folder in use by another live `sketchrnn fit` (its lock file names the holder)."""

@@ -76,46 +76,53 @@ def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool
         raise click.UsageError("the predict model needs at least two categories")
     if len(categories) < 2:  # a classifier over one category learns nothing
         jobs = [j for j in jobs if j.task != "predict"]
+    from sketchrnn.predict.calibration import calibrate
+
     if workers == 0:
-        failed = run_in_process(jobs, runs_dir, fresh=fresh)
+        failed = run_in_process(jobs, runs_dir, fresh=fresh, calibrate=calibrate)
     else:
         failed = run_on_ray(jobs, runs_dir, workers=workers, fresh=fresh, address=address,
-                            gpus_per_worker=gpus_per_worker)
+                            gpus_per_worker=gpus_per_worker, calibrate=calibrate)
     if failed:
         raise click.exceptions.Exit(1)
 
 
-def run_in_process(jobs: list[Any], runs_dir: Path, *, fresh: bool) -> list[str]:
+def run_in_process(jobs: list[Any], runs_dir: Path, *, fresh: bool, calibrate: Any = None) -> list[str]:
     """Train each job here, one after another; returns the names of jobs that failed."""
-    import shutil
-
     from sketchrnn.cli.progress import JobTable, print_summary
+    from sketchrnn.train.prepare import prepare_jobs
+
+    with prepare_jobs(jobs, runs_dir, fresh=fresh) as prepared:
+        results: dict[str, dict[str, Any]] = dict(prepared.done)
+        with JobTable([j.name for j in jobs]) as table:
+            for name, done in prepared.done.items():
+                table.update({"job": name, "status": "done", "step": done.get("step"),
+                              "total": done.get("step")})
+            for job in prepared.todo:
+                results[job.name] = _fit_here(job, runs_dir, table, calibrate)
+    return print_summary({j.name: results[j.name] for j in jobs})
+
+
+def _fit_here(job: Any, runs_dir: Path, table: Any, calibrate: Any) -> dict[str, Any]:
+    """Train one job in this process; its summary row (a known failure is a row, not a raise)."""
     from sketchrnn.errors import SketchRNNError
     from sketchrnn.train.loop import Hooks, fit_job, pick_device
 
-    results: dict[str, dict[str, Any]] = {}
-    with JobTable([j.name for j in jobs]) as table:
-        for job in jobs:
-            job_dir = runs_dir / job.name
-            if fresh and job_dir.exists():
-                shutil.rmtree(job_dir)
-            device = pick_device(job.settings.train.device)
-            start = time.perf_counter()
-            table.set_status(job.name, "running")
-            try:
-                final = fit_job(job, job_dir, device=device, hooks=Hooks(report=table.update))
-            except (SketchRNNError, FloatingPointError) as exc:
-                table.set_status(job.name, "failed")
-                results[job.name] = {"status": f"failed: {exc}"}
-                continue
-            final.update(status="done", wall_s=time.perf_counter() - start)
-            results[job.name] = final
-            table.set_status(job.name, "done")
-    return print_summary(results)
+    device = pick_device(job.settings.train.device)
+    start = time.perf_counter()
+    table.set_status(job.name, "running")
+    try:
+        final = fit_job(job, runs_dir / job.name, device=device,
+                        hooks=Hooks(report=table.update, calibrate=calibrate))
+    except (SketchRNNError, FloatingPointError) as exc:
+        table.set_status(job.name, "failed")
+        return {"status": f"failed: {exc}"}
+    table.set_status(job.name, "done")
+    return {**final, "status": "done", "wall_s": time.perf_counter() - start}
 
 
 def run_on_ray(jobs: list[Any], runs_dir: Path, *, workers: int, fresh: bool, address: str | None,
-               gpus_per_worker: float | None) -> list[str]:
+               gpus_per_worker: float | None, calibrate: Any = None) -> list[str]:
     """Train every job at once on Ray: the plan, then the live table, then the summary."""
     from contextlib import ExitStack
 
@@ -133,7 +140,7 @@ def run_on_ray(jobs: list[Any], runs_dir: Path, *, workers: int, fresh: bool, ad
         with ExitStack() as stack:
             results = run_with_ray(jobs, runs_dir, workers=workers, fresh=fresh, address=address,
                                    gpus_per_worker=gpus_per_worker, on_plan=on_plan,
-                                   on_row=lambda row: live[0].update(row))
+                                   on_row=lambda row: live[0].update(row), calibrate=calibrate)
     except KeyboardInterrupt:
         console().line()
         console().print("[yellow]interrupted: stopping all jobs; their latest checkpoints are intact, "

@@ -1,6 +1,7 @@
 """`sketchrnn fit --workers N`: every job trains at once, each on its own Ray Train DDP group.
 
-The driver: start (or join) Ray, skip finished jobs, plan the workers, start one `TorchTrainer`
+The driver: prepare the jobs (`train.prepare`: locks, --fresh, resume checks, finished jobs
+skipped), start (or join) Ray, plan the workers, start one `TorchTrainer`
 per job (each in a thread, see trainer.py), and pass the progress hub's rows on until every job
 has ended. A job that fails is reported with its reason while the others carry on. Ctrl-C tears
 everything down at once; checkpoints are written atomically, so the latest one of every job is
@@ -20,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from sketchrnn.distributed.planner import Plan, plan
-from sketchrnn.distributed.storage import (
-    absolute_job, check_resumable, finished, local_runs_dir, remove_job_dirs,
-)
+from sketchrnn.distributed.storage import absolute_job, local_runs_dir
 from sketchrnn.train.job import JobSpec
+from sketchrnn.train.prepare import prepare_jobs
 
 POLL_S = 0.25
 ENV_PREFIX = "SKETCHRNN_"  # forwarded to the workers (e.g. SKETCHRNN_DEBUG)
@@ -34,8 +34,10 @@ Row = dict[str, Any]
 def run_with_ray(jobs: list[JobSpec], runs_dir: str | Path, *, workers: int, fresh: bool,
                  address: str | None, gpus_per_worker: float | None,
                  on_plan: Callable[[Plan], None] = lambda p: None,
-                 on_row: Callable[[Row], None] = lambda r: None) -> dict[str, Row]:
-    """Train `jobs` on Ray with `workers` training processes in all.
+                 on_row: Callable[[Row], None] = lambda r: None,
+                 calibrate: Callable[[Path], dict[str, Any]] | None = None) -> dict[str, Row]:
+    """Train `jobs` on Ray with `workers` training processes in all; `calibrate` is the predict
+    task's end step (see `train.loop.Hooks`).
 
     Returns each job's outcome in the order of `jobs`: `status` ("done" or "failed: <reason>"),
     `step`, `best_valid_loss`, `test`, `wall_s`, `attempt` (> 1 after worker failures),
@@ -43,22 +45,19 @@ def run_with_ray(jobs: list[JobSpec], runs_dir: str | Path, *, workers: int, fre
     """
     root = local_runs_dir(runs_dir)
     jobs = [absolute_job(j) for j in jobs]
-    if fresh:
-        remove_job_dirs(jobs, root)
-    check_resumable(jobs, root)
-    results: dict[str, Row] = {}
-    for job in jobs:
-        if (done := finished(job, root / job.name)) is not None:
-            results[job.name] = done
-    if len(results) < len(jobs):
-        results.update(_train(jobs, dict(results), root, workers=workers, address=address,
-                              gpus_per_worker=gpus_per_worker, on_plan=on_plan, on_row=on_row))
+    with prepare_jobs(jobs, root, fresh=fresh) as prepared:  # held until every job has ended
+        results: dict[str, Row] = dict(prepared.done)
+        if prepared.todo:
+            results.update(_train(jobs, dict(results), root, workers=workers, address=address,
+                                  gpus_per_worker=gpus_per_worker, on_plan=on_plan, on_row=on_row,
+                                  calibrate=calibrate))
     return {j.name: results[j.name] for j in jobs}
 
 
 def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: int, address: str | None,
            gpus_per_worker: float | None, on_plan: Callable[[Plan], None],
-           on_row: Callable[[Row], None]) -> dict[str, Row]:
+           on_row: Callable[[Row], None],
+           calibrate: Callable[[Path], dict[str, Any]] | None) -> dict[str, Row]:
     """Train the jobs not in `done` (finished earlier, shown as done); returns their results."""
     import ray
 
@@ -85,7 +84,8 @@ def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: in
             row = the_plan.row(name)
             trainer = build_trainer(by_name[name], root / name, workers=row.workers,
                                     cpus_per_worker=row.cpus_per_worker,
-                                    gpus_per_worker=row.gpus_per_worker, hub=hub, env=env)
+                                    gpus_per_worker=row.gpus_per_worker, hub=hub, env=env,
+                                    calibrate=calibrate)
             run = JobRun(name, trainer)
             run.start()
             return run

@@ -26,13 +26,13 @@ COLLECTIVE_TIMEOUT_S = 600  # a rank waiting on a dead peer gives up after this
 
 def build_trainer(job: JobSpec, job_dir: Path, *, workers: int, cpus_per_worker: float,
                   gpus_per_worker: float, hub: Any, env: dict[str, str], max_failures: int = MAX_FAILURES,
-                  callbacks: Sequence[Any] = ()) -> Any:
+                  callbacks: Sequence[Any] = (), calibrate: Any = None) -> Any:
     """The TorchTrainer for `job`, for `fit` and for a `tune` trial alike.
 
     Ray's experiment dir is `<storage_path>/<run name>`; with storage_path the parent of
     `job_dir` and the run name its folder name, it *is* the job folder (see storage.py), so
     Ray's bookkeeping sits beside the loop's checkpoints. `callbacks` are Train run callbacks
-    (a trial's report to Tune).
+    (a trial's report to Tune). `calibrate` is the predict task's end step (`train.loop.Hooks`).
     """
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
@@ -48,6 +48,7 @@ def build_trainer(job: JobSpec, job_dir: Path, *, workers: int, cpus_per_worker:
         train_loop_config={
             "job": job.model_dump(mode="json"), "job_dir": str(job_dir), "hub": hub,
             "gpus": gpus_per_worker, "threads": torch_threads(cpus_per_worker), "env": env,
+            "calibrate": calibrate,
         },
         torch_config=TorchConfig(timeout_s=COLLECTIVE_TIMEOUT_S),
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu, resources_per_worker=resources),

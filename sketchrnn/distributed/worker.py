@@ -15,9 +15,8 @@ Every worker of a job runs `train_fn`. What it adds to the loop, through `Hooks`
 * resume needs nothing here: the loop restarts from `<job>/checkpoints/latest`, so a worker group
   restarted by `FailureConfig` carries on from the last checkpoint.
 * progress rows go from rank 0 to the driver through the `ProgressHub` actor.
-
-`SKETCHRNN_FAULT_INJECT=<job>:<step>` (tests only) makes rank 0 of that job die once at that step;
-a marker file in the job folder keeps the retry alive.
+* the predict task's calibration comes from the driver (`config["calibrate"]`): it lives in
+  predict/, above this package.
 """
 
 from __future__ import annotations
@@ -27,8 +26,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-FAULT_ENV = "SKETCHRNN_FAULT_INJECT"
-FAULT_MARKER = ".fault_injected"
 PUSH_INTERVAL_S = 0.5
 
 
@@ -51,13 +48,13 @@ class WorkerHooks:
     """The Ray side of the loop's `Hooks` for one rank of one job."""
 
     def __init__(self, job: Any, job_dir: Path, rank: int, world_size: int, device: Any,
-                 hub: Any = None, attempt: int = 1, ray_report: bool = True) -> None:
+                 hub: Any = None, attempt: int = 1, ray_report: bool = True, calibrate: Any = None) -> None:
         self.job, self.job_dir, self.rank, self.world_size = job, job_dir, rank, world_size
         self.device, self.hub, self.attempt, self.ray_report = device, hub, attempt, ray_report
         self.step = 0
         self.pending_checkpoint: Path | None = None
         self.last_push = 0.0
-        self.fault_step = _fault_step(job.name) if rank == 0 else None
+        self.calibrate = calibrate  # the predict task's end step, from the driver
 
     def hooks(self) -> Any:
         from sketchrnn.train.loop import Hooks
@@ -65,7 +62,7 @@ class WorkerHooks:
         kwargs: dict[str, Any] = dict(
             rank=self.rank, world_size=self.world_size,
             wrap_model=(lambda m: wrap_ddp(m, self.device)) if self.world_size > 1 else None,
-            report=self.report, on_checkpoint=self.on_checkpoint,
+            report=self.report, on_checkpoint=self.on_checkpoint, calibrate=self.calibrate,
         )
         if supports_agreed_stop():
             kwargs["agree_stop"] = self.agree_stop
@@ -73,8 +70,9 @@ class WorkerHooks:
 
     def is_eval_step(self, step: int) -> bool:
         """The loop's rule: every rank computes it the same way, so collectives line up."""
-        train = self.job.settings.train
-        return step % train.eval_every == 0 or step == train.steps
+        from sketchrnn.train.schedule import is_eval_step
+
+        return is_eval_step(self.job.settings.train, step)
 
     def on_checkpoint(self, path: Path, metrics: dict[str, Any]) -> None:
         self.pending_checkpoint = Path(path)  # reported with this step's row, on every rank
@@ -83,8 +81,6 @@ class WorkerHooks:
         self.step = int(row["step"])
         if self.rank == 0:
             self._push(row)
-            if self.fault_step is not None and self.step == self.fault_step:
-                _maybe_die(self.job_dir)
         if self.ray_report and self.is_eval_step(self.step):
             import ray.train
             from ray.train import Checkpoint, CheckpointUploadMode
@@ -122,10 +118,10 @@ def train_fn(config: dict[str, Any]) -> dict[str, Any] | None:
     import ray.train
     import torch
 
-    from sketchrnn.distributed.storage import meta_json
     from sketchrnn.errors import SketchRNNError
     from sketchrnn.train.job import JobSpec
     from sketchrnn.train.loop import fit_job
+    from sketchrnn.checkpoint_meta import read_meta_if_present
     from sketchrnn.runs import JobDir
 
     os.environ.update(config.get("env", {}))
@@ -145,8 +141,9 @@ def train_fn(config: dict[str, Any]) -> dict[str, Any] | None:
         device = torch.device("cpu")
     torch.set_num_threads(int(config.get("threads", 1)))
     attempt = ray.get(hub.started.remote(job.name)) if hub is not None and rank == 0 else 1
-    latest = meta_json(JobDir(job_dir).latest)  # where the loop will resume from
-    worker = WorkerHooks(job, job_dir, rank, world, device, hub=hub, attempt=attempt)
+    latest = read_meta_if_present(JobDir(job_dir).latest)  # where the loop will resume from
+    worker = WorkerHooks(job, job_dir, rank, world, device, hub=hub, attempt=attempt,
+                         calibrate=config.get("calibrate"))
     try:
         final = fit_job(job, job_dir, device=device, hooks=worker.hooks(), resume=True)
     except (SketchRNNError, FloatingPointError) as exc:
@@ -156,18 +153,5 @@ def train_fn(config: dict[str, Any]) -> dict[str, Any] | None:
     if rank != 0:
         return None
     return {"status": "done", "attempt": attempt, "workers": world,
-            "resumed_from": int(latest["step"]) if latest else 0, **final}
+            "resumed_from": latest.step if latest else 0, **final}
 
-
-def _fault_step(job: str) -> int | None:
-    spec = os.environ.get(FAULT_ENV, "")
-    name, _, step = spec.rpartition(":")
-    return int(step) if name == job and step.isdigit() else None
-
-
-def _maybe_die(job_dir: Path) -> None:
-    marker = job_dir / FAULT_MARKER
-    if marker.exists():
-        return
-    marker.write_text(f"killed by {FAULT_ENV} at pid {os.getpid()}\n", encoding="utf-8")
-    os._exit(17)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -13,6 +15,7 @@ from sketchrnn._io import write_text_atomic
 from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE
 from sketchrnn.train.job import JobSpec
 from sketchrnn.runs import JobDir, is_checkpoint, recover_interrupted_swap
+from sketchrnn.train.tasks import Task
 
 SAMPLES_PER_CHECKPOINT = 16
 SAMPLE_TEMPERATURE = DEFAULT_TEMPERATURE
@@ -46,13 +49,12 @@ def write_job_config(job: JobSpec, jd: JobDir) -> None:
 class RunContext:
     """Rank 0's writer for one job; other ranks hold one with `is_writer=False` and do nothing."""
 
-    def __init__(self, job: JobSpec, jd: JobDir, model: torch.nn.Module, scale: float,
-                 model_kwargs: dict[str, Any], is_writer: bool) -> None:
-        self.job, self.jd, self.model, self.scale = job, jd, model, scale
-        self.model_kwargs = model_kwargs
+    def __init__(self, task: Task, jd: JobDir, model: torch.nn.Module, scale: float,
+                 is_writer: bool) -> None:
+        self.task, self.job, self.jd, self.model, self.scale = task, task.job, jd, model, scale
         self.is_writer = is_writer
 
-    def record(self, rows: list[dict[str, Any]], *, is_eval_row: bool) -> None:
+    def record(self, rows: list[dict[str, Any]]) -> None:
         if self.is_writer:
             self.jd.append_metrics([{k: _jsonable(v) for k, v in r.items()} for r in rows])
 
@@ -62,7 +64,7 @@ class RunContext:
 
         return CheckpointMeta(
             model=self.job.settings.model.name,
-            model_kwargs=self.model_kwargs,
+            model_kwargs=self.task.model_kwargs(),
             task=self.job.task,
             categories=self.job.categories,
             scale=self.scale,
@@ -76,7 +78,7 @@ class RunContext:
         )
 
     def save(self, step: int, rows: list[dict[str, Any]], train_state: dict[str, Any], *,
-             is_best: bool, hooks: Any) -> None:
+             is_best: bool, on_checkpoint: Callable[[Path, dict[str, Any]], None] | None) -> None:
         from sketchrnn.checkpoint import save_checkpoint
 
         metrics = {f"{r['split']}_{k}": v for r in rows for k, v in r.items()
@@ -86,18 +88,16 @@ class RunContext:
         if is_best:
             save_checkpoint(self.jd.best, self.model, meta)
         self.plots()
-        if self.job.task == "draw":
-            self.samples(step)
-        if hooks is not None and hooks.on_checkpoint is not None:
-            hooks.on_checkpoint(self.jd.latest, metrics)
+        self.task.on_checkpoint(self, step)
+        if on_checkpoint is not None:
+            on_checkpoint(self.jd.latest, metrics)
 
     def plots(self) -> None:
-        from sketchrnn.render import plot_accuracy, plot_losses
+        from sketchrnn.render import plot_losses
 
         history = self.jd.read_metrics()
         plot_losses(history, self.jd.loss_plot)
-        if self.job.task == "predict":
-            plot_accuracy(history, self.jd.accuracy_plot)
+        self.task.plot(history, self)
 
     def samples(self, step: int) -> None:
         """A grid of unconditional samples, so progress can be seen as well as read."""

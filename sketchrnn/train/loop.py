@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,11 @@ import torch
 from sketchrnn.train import artifacts
 from sketchrnn.train.job import JobSpec, load_job_data
 from sketchrnn.runs import JobDir
-from sketchrnn.train.tasks import batch_stream, compute_terms, evaluate
+from sketchrnn.train.prepare import check_resumable
+from sketchrnn.train.schedule import is_checkpoint_step, is_eval_step, learning_rate
+from sketchrnn.train.tasks import Task, task_for
+
+METRICS_EVERY = 10  # train rows go to metrics.jsonl every this many steps (and at evaluations)
 
 
 @dataclass
@@ -35,22 +39,15 @@ class Hooks:
     # Called by every rank at every step with its own early-stop decision; returns the decision all
     # ranks follow (under DDP only rank 0 validates; a rank stopping alone hangs the others).
     agree_stop: Callable[[bool], bool] | None = None
+    # The predict task's calibration (job folder -> stored record). It lives in predict/, above
+    # train/, so the caller passes it in; None skips it (e.g. a sweep's trials).
+    calibrate: Callable[[Path], dict[str, Any]] | None = None
 
 
 def pick_device(name: str) -> torch.device:
     if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
         return torch.device("cuda")
     return torch.device("cpu")
-
-
-def learning_rate(step: int, lr: float, decay: float, min_lr: float, *, schedule: str = "exponential",
-                  total_steps: int = 1) -> float:
-    """exponential (magenta): ``(lr - min_lr) decay^step + min_lr``; cosine: half a cosine from
-    ``lr`` at step 0 to ``min_lr`` at ``total_steps`` (then flat)."""
-    if schedule == "cosine":
-        progress = min(step / max(total_steps, 1), 1.0)
-        return min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
-    return (lr - min_lr) * decay**step + min_lr
 
 
 def optimizer_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
@@ -72,102 +69,157 @@ def make_optimizer(parameters, lr: float, weight_decay: float) -> torch.optim.Op
     return torch.optim.Adam(parameters, lr=lr)
 
 
+@dataclass
+class Progress:
+    """Where a job stands; saved in `train_state.pt` so a resumed job carries on exactly."""
+
+    step: int = 0
+    best: float = math.inf  # lowest valid loss so far
+    bad_evals: int = 0  # evaluations since it last improved
+
+    def judge(self, valid_loss: float, patience: int | None) -> tuple[bool, bool]:
+        """Record one evaluation; returns (is it the best so far, should the job stop early)."""
+        if valid_loss < self.best:
+            self.best, self.bad_evals = valid_loss, 0
+        else:
+            self.bad_evals += 1
+        return self.bad_evals == 0, patience is not None and self.bad_evals >= patience
+
+    def train_state(self, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+        return {"optimizer": optimizer.state_dict(), "step": self.step, "best": self.best,
+                "bad_evals": self.bad_evals}
+
+    @classmethod
+    def restore(cls, train_state: dict[str, Any]) -> Progress:
+        return cls(step=int(train_state["step"]), best=float(train_state.get("best", math.inf)),
+                   bad_evals=int(train_state.get("bad_evals", 0)))
+
+
+@dataclass
+class Run:
+    """Everything one job's loop works with, built once by `start_run`."""
+
+    task: Task
+    device: torch.device
+    data: Any  # PreparedData
+    model: torch.nn.Module  # unwrapped: what is saved
+    net: torch.nn.Module  # what is trained (DDP-wrapped when there are several ranks)
+    loss_fn: Any
+    optimizer: torch.optim.Optimizer
+    writer: artifacts.RunContext
+    progress: Progress
+    last_train: dict[str, float] = field(default_factory=dict)
+
+
 def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks | None = None,
             resume: bool = True) -> dict[str, Any]:
     """Train `job` to its configured number of steps; returns the final metrics."""
-    from sketchrnn.registry import build_loss, build_model, model_arguments
-
     hooks = hooks or Hooks()
-    jd = JobDir(job_dir)
-    cfg = job.settings
     if device.type == "cpu":
         # LSTM backward on long sequences decays into denormals, which are many times slower on
         # x86; flushing them to zero changes nothing above ~1e-38 (see docs/benchmarks.md).
         torch.set_flush_denormal(True)
+    run = start_run(task_for(job), JobDir(job_dir), device, hooks, resume=resume)
+    train_steps(run, hooks)
+    return finish_run(run, hooks)
 
+
+def start_run(task: Task, jd: JobDir, device: torch.device, hooks: Hooks, *, resume: bool) -> Run:
+    """Data, model, loss and optimiser, from the latest checkpoint when there is one to resume."""
+    from sketchrnn.registry import build_loss, build_model
+
+    job, cfg = task.job, task.job.settings
     state = artifacts.load_resume_state(jd, device) if resume else None
+    if state is not None:
+        check_resumable(job, jd.root)  # a library caller may not have prepared the job
     data = load_job_data(job, scale=state.meta.scale if state else None)
-    n_categories = len(job.categories)
-    model_kwargs = model_arguments(cfg.model.name, cfg.model.build_kwargs(), n_categories=n_categories)
     torch.manual_seed(cfg.train.seed)
-    model = state.model if state else build_model(cfg.model.name, **model_kwargs)
+    model = state.model if state else build_model(cfg.model.name, **task.model_kwargs())
     model.to(device)
     loss_fn = build_loss(cfg.loss.name, n_max=job.data.max_seq_len, **cfg.loss.build_kwargs())
     optimizer = make_optimizer(model.parameters(), cfg.train.lr, cfg.train.weight_decay)
-    start_step, best, bad_evals = 0, math.inf, 0
+    progress = Progress()
     if state is not None:
         optimizer.load_state_dict(state.train_state["optimizer"])
-        start_step = int(state.train_state["step"])
-        best = float(state.train_state.get("best", math.inf))
-        bad_evals = int(state.train_state.get("bad_evals", 0))
+        progress = Progress.restore(state.train_state)
         if hooks.rank == 0:
-            jd.truncate_metrics(start_step)
+            jd.truncate_metrics(progress.step)
     net = hooks.wrap_model(model) if hooks.wrap_model else model
     net.train()
+    writer = artifacts.RunContext(task, jd, model, data.scale, is_writer=hooks.rank == 0)
+    if writer.is_writer:
+        artifacts.write_job_config(job, jd)  # the settings it trains with now (resume may change steps, lr)
+    return Run(task, device, data, model, net, loss_fn, optimizer, writer, progress)
 
-    ctx = artifacts.RunContext(job, jd, model, data.scale, model_kwargs, hooks.rank == 0)
-    if ctx.is_writer and start_step == 0:
-        artifacts.write_job_config(job, jd)
-    stream = batch_stream(job, data.train, seed=cfg.train.seed + start_step, rank=hooks.rank,
-                          world_size=hooks.world_size)
-    t0, steps_done, step = time.perf_counter(), 0, start_step
-    last_train: dict[str, float] = {}
-    for step in range(start_step + 1, cfg.train.steps + 1):
-        lr = learning_rate(step - 1, cfg.train.lr, cfg.train.lr_decay, cfg.train.min_lr,
-                           schedule=cfg.train.lr_schedule, total_steps=cfg.train.steps)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        terms = compute_terms(net, loss_fn, next(stream), step - 1, device)
-        optimizer_step(model, optimizer, terms["loss"], cfg.train.grad_clip)
-        steps_done += 1
-        values = torch.stack([v.detach().float() for v in terms.values()]).tolist()  # one host sync
-        last_train = dict(zip(terms, values))
-        if not math.isfinite(last_train["loss"]):
-            raise FloatingPointError(f"{job.name}: loss became {last_train['loss']} at step {step}")
 
-        is_eval = step % cfg.train.eval_every == 0 or step == cfg.train.steps
-        is_ckpt = step % cfg.train.checkpoint_every == 0 or step == cfg.train.steps
-        rate = steps_done / max(time.perf_counter() - t0, 1e-9)
-        row = {"job": job.name, "step": step, "total": cfg.train.steps, "split": "train",
-               "lr": lr, "steps_per_s": rate, **last_train}
-        rows = [row]
-        stop = False
-        if is_eval and ctx.is_writer:
-            valid = evaluate(job, net, loss_fn, data.valid, step=step - 1, device=device,
-                             limit=cfg.train.eval_batches)
-            rows.append({"job": job.name, "step": step, "split": "valid", **valid})
-            if valid["loss"] < best:
-                best, bad_evals = valid["loss"], 0
-                is_best = True
-            else:
-                bad_evals += 1
-                is_best = False
-            patience = cfg.train.early_stop_patience
-            stop = patience is not None and bad_evals >= patience
-            train_state = {"optimizer": optimizer.state_dict(), "step": step, "best": best,
-                           "bad_evals": bad_evals}
-            ctx.record(rows, is_eval_row=True)
-            if is_ckpt or is_best or stop:
-                ctx.save(step, rows, train_state, is_best=is_best, hooks=hooks)
-        elif ctx.is_writer and (step % 10 == 0):
-            ctx.record(rows, is_eval_row=False)
+def train_steps(run: Run, hooks: Hooks) -> None:
+    """Optimiser steps until the configured count, an early stop, or `hooks.should_stop`."""
+    train = run.task.job.settings.train
+    start = run.progress.step
+    stream = run.task.batch_stream(run.data.train, seed=train.seed + start, rank=hooks.rank,
+                                   world_size=hooks.world_size)
+    t0 = time.perf_counter()
+    for step in range(start + 1, train.steps + 1):
+        row = train_step(run, next(stream), step)
+        row["steps_per_s"] = (step - start) / max(time.perf_counter() - t0, 1e-9)
+        rows, stop = after_step(run, step, row, hooks)
         if hooks.report is not None:
-            hooks.report(rows[-1] if len(rows) > 1 else row)
+            hooks.report(rows[-1])
         if hooks.agree_stop is not None:
             stop = hooks.agree_stop(stop)
         if stop or (hooks.should_stop is not None and hooks.should_stop()):
             break
 
-    final: dict[str, Any] = {"step": step, "best_valid_loss": best, "train": last_train}
-    if ctx.is_writer:
-        test = evaluate(job, net, loss_fn, data.test, step=step - 1, device=device, limit=None)
-        ctx.record([{"job": job.name, "step": step, "split": "test", **test}], is_eval_row=True)
-        ctx.finish(step, test)
-        final["test"] = test
-        if job.task == "predict":
-            # Temperature + OOD threshold on the valid split, stored in meta.json extra["calibration"],
-            # so `sketchrnn predict` needs nothing but the checkpoint.
-            from sketchrnn.predict.calibration import calibrate
 
-            final["calibration"] = calibrate(jd.root)
+def train_step(run: Run, batch: Any, step: int) -> dict[str, Any]:
+    """One optimiser update (`step` is 1-based); returns its train row. A non-finite loss stops
+    the job: every later step would be garbage, and the latest checkpoint is still good."""
+    job, train = run.task.job, run.task.job.settings.train
+    lr = learning_rate(step - 1, train.lr, train.lr_decay, train.min_lr, schedule=train.lr_schedule,
+                       total_steps=train.steps)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    terms = run.task.compute_terms(run.net, run.loss_fn, batch, step - 1, run.device)
+    optimizer_step(run.model, run.optimizer, terms["loss"], train.grad_clip)
+    run.progress.step = step
+    values = torch.stack([v.detach().float() for v in terms.values()]).tolist()  # one host sync
+    run.last_train = dict(zip(terms, values))
+    if not math.isfinite(run.last_train["loss"]):
+        raise FloatingPointError(f"{job.name}: loss became {run.last_train['loss']} at step {step}")
+    return {"job": job.name, "step": step, "total": train.steps, "split": "train", "lr": lr,
+            **run.last_train}
+
+
+def after_step(run: Run, step: int, row: dict[str, Any], hooks: Hooks) -> tuple[list[dict[str, Any]], bool]:
+    """Rank 0's bookkeeping after a step: validation, metrics rows, checkpoints. Returns the rows
+    (the newest last) and rank 0's early-stop decision (False on the other ranks)."""
+    train, writer = run.task.job.settings.train, run.writer
+    rows, is_best, stop = [row], False, False
+    if not writer.is_writer:
+        return rows, stop
+    if is_eval_step(train, step):
+        valid = run.task.evaluate(run.net, run.loss_fn, run.data.valid, step=step - 1,
+                                  device=run.device, limit=train.eval_batches)
+        rows.append({"job": row["job"], "step": step, "split": "valid", **valid})
+        is_best, stop = run.progress.judge(valid["loss"], train.early_stop_patience)
+        writer.record(rows)
+    elif step % METRICS_EVERY == 0:
+        writer.record(rows)
+    if is_checkpoint_step(train, step) or is_best or stop:
+        writer.save(step, rows, run.progress.train_state(run.optimizer), is_best=is_best,
+                    on_checkpoint=hooks.on_checkpoint)
+    return rows, stop
+
+
+def finish_run(run: Run, hooks: Hooks) -> dict[str, Any]:
+    """The final metrics; rank 0 also evaluates the test split and runs the task's end step."""
+    step = run.progress.step
+    final: dict[str, Any] = {"step": step, "best_valid_loss": run.progress.best, "train": run.last_train}
+    if run.writer.is_writer:
+        test = run.task.evaluate(run.net, run.loss_fn, run.data.test, step=step - 1, device=run.device,
+                                 limit=None)
+        run.writer.record([{"job": run.task.job.name, "step": step, "split": "test", **test}])
+        run.writer.finish(step, test)
+        final["test"] = test
+        final.update(run.task.finish(run.writer.jd.root, hooks.calibrate))
     return final

@@ -1,14 +1,17 @@
-"""What one step computes for each task, and how a split is evaluated.
+"""What differs between the two kinds of job, one class each; the training loop only calls them.
 
-Draw models: Sketch-RNN loss (reconstruction + annealed KL) on augmented full sketches.
-Predict model: cross-entropy on sketches whose tail (0-50% by default) is cut off, in
-class-balanced batches.
+Draw task: Sketch-RNN loss (reconstruction + annealed KL) on augmented full sketches; a grid of
+samples at every checkpoint. Predict task: cross-entropy on sketches whose tail (0-50% by
+default) is cut off, in class-balanced batches; an accuracy plot, and calibration at the end.
+
+`task_for(job)` chooses the class once. Tuning reads `metric` / `mode` from the same objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -16,82 +19,149 @@ import torch
 from sketchrnn.train.job import JobSpec
 
 
-def batch_stream(job: JobSpec, data_set: Any, *, seed: int, rank: int, world_size: int) -> Iterator[Any]:
-    """Endless training batches for this worker's shard (augmented; truncated for predict)."""
-    from sketchrnn.data.batching import Augment, iterate_batches
+class Task:
+    """One job's task. Subclasses set the class attributes and override the hooks they need."""
 
-    from sketchrnn.errors import DataError
+    name: ClassVar[str]
+    metric: ClassVar[str]  # the validation metric a sweep ranks trials by
+    mode: ClassVar[str]  # "min" or "max": which way `metric` is better
+    cut_tails: ClassVar[bool] = False  # train and evaluate on sketches with their tail cut off
+    balanced: ClassVar[bool] = False  # class-balanced training batches
 
-    rng = np.random.default_rng(seed)
-    augment = Augment(scale=job.data.augment_scale, drop=job.data.augment_drop,
-                      rotate=job.data.augment_rotate)
-    truncate = (job.data.truncate_min, job.data.truncate_max) if job.task == "predict" else None
-    while True:
-        produced = 0
-        for batch in iterate_batches(
-            data_set, job.data.batch_size, rng=rng, shuffle=True, bucket=job.data.bucket,
-            drop_last=True, augment=augment, truncate=truncate,
-            balanced=job.task == "predict", shard=(rank, world_size),
-        ):
-            produced += 1
+    def __init__(self, job: JobSpec) -> None:
+        self.job = job
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """The model builder's flat keyword arguments (also stored in the checkpoint)."""
+        from sketchrnn.registry import model_arguments
+
+        model = self.job.settings.model
+        return model_arguments(model.name, model.build_kwargs(), n_categories=len(self.job.categories))
+
+    def batch_stream(self, data_set: Any, *, seed: int, rank: int, world_size: int) -> Iterator[Any]:
+        """Endless training batches for this worker's shard (augmented)."""
+        from sketchrnn.data.batching import Augment, iterate_batches
+        from sketchrnn.errors import DataError
+
+        data = self.job.data
+        rng = np.random.default_rng(seed)
+        augment = Augment(scale=data.augment_scale, drop=data.augment_drop, rotate=data.augment_rotate)
+        while True:
+            produced = 0
+            for batch in iterate_batches(
+                data_set, data.batch_size, rng=rng, shuffle=True, bucket=data.bucket,
+                drop_last=True, augment=augment, truncate=self._truncate(),
+                balanced=self.balanced, shard=(rank, world_size),
+            ):
+                produced += 1
+                yield batch
+            if produced == 0:
+                raise DataError(
+                    f"{self.job.name}: {len(data_set)} training sketches make no full batch of "
+                    f"{data.batch_size} for each of {world_size} worker(s)",
+                    "lower data.batch_size or --workers",
+                )
+
+    def eval_batches(self, data_set: Any, *, seed: int, limit: int | None) -> Iterator[Any]:
+        """Deterministic evaluation batches: no augmentation; tails cut with a fixed seed."""
+        from sketchrnn.data.batching import iterate_batches
+
+        rng = np.random.default_rng(seed)
+        for i, batch in enumerate(iterate_batches(
+            data_set, self.job.data.batch_size, rng=rng, shuffle=False, bucket=True,
+            drop_last=False, augment=None, truncate=self._truncate(),
+        )):
+            if limit is not None and i >= limit:
+                return
             yield batch
-        if produced == 0:
-            raise DataError(
-                f"{job.name}: {len(data_set)} training sketches make no full batch of "
-                f"{job.data.batch_size} for each of {world_size} worker(s)",
-                "lower data.batch_size or --workers",
-            )
+
+    def compute_terms(self, model: Any, loss_fn: Any, batch: Any, step: int,
+                      device: torch.device) -> dict[str, torch.Tensor]:
+        """Loss terms for one batch; `loss` is what is optimised."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def evaluate(self, model: Any, loss_fn: Any, data_set: Any, *, step: int, device: torch.device,
+                 limit: int | None, seed: int = 1234) -> dict[str, float]:
+        """Mean of every loss term over the split (weighted by batch size)."""
+        from sketchrnn.checkpoint import unwrap_model
+
+        net = unwrap_model(model)
+        was_training = net.training
+        net.eval()
+        totals: dict[str, float] = {}
+        count = 0
+        for batch in self.eval_batches(data_set, seed=seed, limit=limit):
+            terms = self.compute_terms(net, loss_fn, batch, step, device)
+            n = int(batch.lengths.shape[0])
+            for key, value in terms.items():
+                totals[key] = totals.get(key, 0.0) + float(value) * n
+            count += n
+        net.train(was_training)
+        return {k: v / max(count, 1) for k, v in totals.items()}
+
+    def on_checkpoint(self, run: Any, step: int) -> None:
+        """Rank 0, after each checkpoint: the task's own artifacts (`run` is a RunContext)."""
+
+    def plot(self, history: list[dict[str, Any]], run: Any) -> None:
+        """Task-specific plots beside the loss curves."""
+
+    def finish(self, job_dir: Path, calibrate: Callable[[Path], dict[str, Any]] | None) -> dict[str, Any]:
+        """Rank 0, once the job is trained and tested; returns what to add to the final metrics."""
+        return {}
+
+    def _truncate(self) -> tuple[float, float] | None:
+        return (self.job.data.truncate_min, self.job.data.truncate_max) if self.cut_tails else None
 
 
-def eval_batches(job: JobSpec, data_set: Any, *, seed: int, limit: int | None) -> Iterator[Any]:
-    """Deterministic evaluation batches: no augmentation; predict sketches cut with a fixed seed."""
-    from sketchrnn.data.batching import iterate_batches
+class DrawTask(Task):
+    name = "draw"
+    metric, mode = "valid_loss", "min"
 
-    rng = np.random.default_rng(seed)
-    truncate = (job.data.truncate_min, job.data.truncate_max) if job.task == "predict" else None
-    for i, batch in enumerate(
-        iterate_batches(
-            data_set, job.data.batch_size, rng=rng, shuffle=False, bucket=True,
-            drop_last=False, augment=None, truncate=truncate,
-        )
-    ):
-        if limit is not None and i >= limit:
-            return
-        yield batch
+    def compute_terms(self, model: Any, loss_fn: Any, batch: Any, step: int,
+                      device: torch.device) -> dict[str, torch.Tensor]:
+        x = batch.x.to(device, non_blocking=True)  # [B, T, 5]
+        # The model gets CPU lengths: packing needs them there, so no device -> host sync.
+        output = model(x, batch.lengths)
+        return loss_fn(output, x, batch.lengths.to(device, non_blocking=True), step)  # masks on device
+
+    def on_checkpoint(self, run: Any, step: int) -> None:
+        run.samples(step)  # progress seen as well as read
 
 
-def compute_terms(model: Any, loss_fn: Any, batch: Any, step: int, device: torch.device) -> dict[str, torch.Tensor]:
-    """Loss terms for one batch; `loss` is what is optimised."""
-    x = batch.x.to(device, non_blocking=True)  # [B, T, 5]
-    # The model gets CPU lengths: packing needs them there, so no device -> host sync.
-    if getattr(_unwrap(model), "task", "draw") == "predict":
+class PredictTask(Task):
+    name = "predict"
+    metric, mode = "valid_accuracy", "max"
+    cut_tails = True
+    balanced = True
+
+    def compute_terms(self, model: Any, loss_fn: Any, batch: Any, step: int,
+                      device: torch.device) -> dict[str, torch.Tensor]:
+        x = batch.x.to(device, non_blocking=True)  # [B, T, 5]
         logits = model(x, batch.lengths)  # [B, n_categories]
         return loss_fn(logits, batch.labels.to(device, non_blocking=True))
-    output = model(x, batch.lengths)
-    return loss_fn(output, x, batch.lengths.to(device, non_blocking=True), step)  # masks on device
+
+    def plot(self, history: list[dict[str, Any]], run: Any) -> None:
+        from sketchrnn.render import plot_accuracy
+
+        plot_accuracy(history, run.jd.accuracy_plot)
+
+    def finish(self, job_dir: Path, calibrate: Callable[[Path], dict[str, Any]] | None) -> dict[str, Any]:
+        # Temperature + OOD threshold on the valid split, stored in the checkpoint's meta, so
+        # `sketchrnn predict` needs nothing but the checkpoint. The calibration lives in predict/,
+        # above train/: whoever runs the loop passes it in (a sweep's trials leave it out).
+        return {} if calibrate is None else {"calibration": calibrate(job_dir)}
 
 
-def _unwrap(model: Any) -> Any:
-    model = getattr(model, "_orig_mod", model)
-    return getattr(model, "module", model)
+TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (DrawTask, PredictTask)}
 
 
-@torch.no_grad()
-def evaluate(
-    job: JobSpec, model: Any, loss_fn: Any, data_set: Any, *, step: int, device: torch.device,
-    limit: int | None, seed: int = 1234,
-) -> dict[str, float]:
-    """Mean of every loss term over the split (weighted by batch size)."""
-    net = _unwrap(model)
-    was_training = net.training
-    net.eval()
-    totals: dict[str, float] = {}
-    count = 0
-    for batch in eval_batches(job, data_set, seed=seed, limit=limit):
-        terms = compute_terms(net, loss_fn, batch, step, device)
-        n = int(batch.lengths.shape[0])
-        for key, value in terms.items():
-            totals[key] = totals.get(key, 0.0) + float(value) * n
-        count += n
-    net.train(was_training)
-    return {k: v / max(count, 1) for k, v in totals.items()}
+def task_for(job: JobSpec) -> Task:
+    """The task object of `job`."""
+    return TASKS[job.task](job)
+
+
+def task_class(name: str) -> type[Task]:
+    """The task class by name (e.g. for a sweep's metric before any job exists)."""
+    return TASKS[name]
+

@@ -29,8 +29,12 @@ TERMS = ("loss", "recon", "kl", "accuracy")
 
 
 def metric_for(task: str) -> tuple[str, str]:
-    """(Tune metric, mode): draw models minimise valid loss, the classifier maximises accuracy."""
-    return ("valid_loss", "min") if task == "draw" else ("valid_accuracy", "max")
+    """(Tune metric, mode), as the task declares it: draw models minimise valid loss, the
+    classifier maximises accuracy."""
+    from sketchrnn.train.tasks import task_class
+
+    cls = task_class(task)
+    return cls.metric, cls.mode
 
 
 def valid_metrics(row: dict[str, Any]) -> dict[str, Any] | None:
@@ -89,10 +93,10 @@ def run_trial(params: dict[str, Any], *, setup: dict[str, Any]) -> None:
     import ray.tune
 
     from sketchrnn.config import validate_config
-    from sketchrnn.distributed.storage import finished
     from sketchrnn.distributed.trainer import MAX_FAILURES, build_trainer, failure_reason
     from sketchrnn.errors import SketchRNNError
     from sketchrnn.train.job import JobSpec
+    from sketchrnn.train.prepare import finished
     from sketchrnn.tuning.space import parse_space
 
     trial_id = ray.tune.get_context().get_trial_id()

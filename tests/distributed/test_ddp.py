@@ -38,14 +38,14 @@ def _sketch_keys(batch) -> list[str]:
 
 
 def test_ranks_read_disjoint_shards(sketch_dir):
-    from sketchrnn.train.tasks import batch_stream
+    from sketchrnn.train.tasks import task_for
 
     for job in _jobs(sketch_dir):  # a draw job and the class-balanced predict job
         data = load_job_data(job)
         per_epoch = len(data.train) // job.data.batch_size // 2  # full batches per rank
         seen = []
         for rank in (0, 1):
-            stream = batch_stream(job, data.train, seed=0, rank=rank, world_size=2)
+            stream = task_for(job).batch_stream(data.train, seed=0, rank=rank, world_size=2)
             keys = [k for _ in range(per_epoch) for k in _sketch_keys(next(stream))]
             seen.append(set(keys))
             if job.task == "draw":

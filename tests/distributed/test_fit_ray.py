@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from distributed_helpers import run_cli
+from distributed_helpers import fault_injection_env, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,7 @@ def runs(sketch_dir, tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
     start = time.perf_counter()
     proc = run_cli("fit", "--categories", ",".join(CATEGORIES), "--workers", "5", "--steps", "20",
-                   *_common(sketch_dir, runs), env={"SKETCHRNN_FAULT_INJECT": f"predict:{FAULT_STEP}"})
+                   *_common(sketch_dir, runs), env=fault_injection_env(f"predict:{FAULT_STEP}"))
     wall = time.perf_counter() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     print(f"\nrun A: 4 jobs x 20 steps on 5 workers, one worker killed: {wall:.0f} s wall")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sketchrnn.train.loop import learning_rate, make_optimizer
+from sketchrnn.train.loop import make_optimizer
+from sketchrnn.train.schedule import learning_rate
 
 
 def test_cosine_matches_torch_cosine_annealing():
