@@ -48,7 +48,8 @@ class WorkerHooks:
     """The Ray side of the loop's `Hooks` for one rank of one job."""
 
     def __init__(self, job: Any, job_dir: Path, rank: int, world_size: int, device: Any,
-                 hub: Any = None, attempt: int = 1, ray_report: bool = True, calibrate: Any = None) -> None:
+                 hub: Any = None, attempt: int = 1, ray_report: bool = True,
+                 calibrate: Any = None) -> None:
         self.job, self.job_dir, self.rank, self.world_size = job, job_dir, rank, world_size
         self.device, self.hub, self.attempt, self.ray_report = device, hub, attempt, ray_report
         self.step = 0

@@ -16,9 +16,9 @@ from typing import Any
 
 import torch
 
+from sketchrnn.runs import JobDir
 from sketchrnn.train import artifacts
 from sketchrnn.train.job import JobSpec, load_job_data
-from sketchrnn.runs import JobDir
 from sketchrnn.train.prepare import check_resumable
 from sketchrnn.train.schedule import is_checkpoint_step, is_eval_step, learning_rate
 from sketchrnn.train.tasks import Task, task_for
@@ -190,7 +190,8 @@ def train_step(run: Run, batch: Any, step: int) -> dict[str, Any]:
             **run.last_train}
 
 
-def after_step(run: Run, step: int, row: dict[str, Any], hooks: Hooks) -> tuple[list[dict[str, Any]], bool]:
+def after_step(run: Run, step: int, row: dict[str, Any],
+               hooks: Hooks) -> tuple[list[dict[str, Any]], bool]:
     """Rank 0's bookkeeping after a step: validation, metrics rows, checkpoints. Returns the rows
     (the newest last) and rank 0's early-stop decision (False on the other ranks)."""
     train, writer = run.task.job.settings.train, run.writer

@@ -72,6 +72,8 @@ def test_every_job_leaves_checkpoints_metrics_and_plots(runs):
         _assert_consistent_metrics(job_dir, 20)
         if job == "predict":
             assert (job_dir / "accuracy.png").exists()
+            best = json.loads((job_dir / "checkpoints" / "best" / "meta.json").read_text())
+            assert best["extra"]["calibration"]["temperature"] > 0  # calibrated on a worker
         else:
             assert sorted(p.name for p in (job_dir / "samples").glob("*.png"))
 
