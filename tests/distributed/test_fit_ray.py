@@ -73,7 +73,7 @@ def test_every_job_leaves_checkpoints_metrics_and_plots(runs):
         if job == "predict":
             assert (job_dir / "accuracy.png").exists()
             best = json.loads((job_dir / "checkpoints" / "best" / "meta.json").read_text())
-            assert best["extra"]["calibration"]["temperature"] > 0  # calibrated on a worker
+            assert best["extra"]["calibration"]["calibration_T"] > 0  # calibrated on a worker
         else:
             assert sorted(p.name for p in (job_dir / "samples").glob("*.png"))
 

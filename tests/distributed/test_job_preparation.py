@@ -50,7 +50,7 @@ def trained(sketch_dir, tmp_path_factory):
     proc = run_cli("fit", "cat", "pig", "--workers", "0", "--preset", "tiny", *_common(sketch_dir, runs))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     best = json.loads((runs / "predict" / "checkpoints" / "best" / "meta.json").read_text())
-    assert best["extra"]["calibration"]["temperature"] > 0  # the CLI passed the calibration in
+    assert best["extra"]["calibration"]["calibration_T"] > 0  # the CLI passed the calibration in
     return runs
 
 
