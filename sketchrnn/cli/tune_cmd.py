@@ -15,13 +15,15 @@ COLOURS = {"done": "green", "failed": "red", "stopped early": "cyan", "not start
 
 def _categories(task: str, names: tuple[str, ...], categories_opt: str | None, configured: list[str]) -> list[str]:
     from sketchrnn.cli.fit_cmd import check_categories
+    from sketchrnn.train.tasks import task_class
 
+    cls = task_class(task)
     chosen = list(names) + [c.strip() for c in (categories_opt or "").split(",") if c.strip()]
-    if task == "draw" and len(chosen) != 1:
-        raise click.UsageError("`tune draw` tunes the draw model of one category: name exactly one")
+    if cls.per_category and len(chosen) != 1:
+        raise click.UsageError(f"`tune {task}` tunes the {task} model of one category: name exactly one")
     chosen = list(dict.fromkeys(chosen or configured))
-    if task == "predict" and len(chosen) < 2:
-        raise click.UsageError("the predict model needs at least two categories")
+    if len(chosen) < cls.min_categories:
+        raise click.UsageError(f"the {task} model needs at least {cls.min_categories} categories")
     return check_categories(chosen)
 
 

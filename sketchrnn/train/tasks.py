@@ -4,11 +4,13 @@ Draw task: Sketch-RNN loss (reconstruction + annealed KL) on augmented full sket
 samples at every checkpoint. Predict task: cross-entropy on sketches whose tail (0-50% by
 default) is cut off, in class-balanced batches; an accuracy plot, and calibration at the end.
 
-`task_for(job)` chooses the class once. Tuning reads `metric` / `mode` from the same objects.
+`task_for(job)` chooses the class once. Tuning reads the metric and its direction, the job
+name and the categories rule from the same classes (`task_class(name)`).
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,9 +29,23 @@ class Task:
     mode: ClassVar[str]  # "min" or "max": which way `metric` is better
     cut_tails: ClassVar[bool] = False  # train and evaluate on sketches with their tail cut off
     balanced: ClassVar[bool] = False  # class-balanced training batches
+    # One model per category (draw), or one model over a set of categories (predict), which a
+    # config must then name: its output layer is that set.
+    per_category: ClassVar[bool]
+    min_categories: ClassVar[int] = 1
 
     def __init__(self, job: JobSpec) -> None:
         self.job = job
+
+    @classmethod
+    def job_name(cls, categories: list[str]) -> str:
+        """The job (and runs folder) name of this task's model of `categories`."""
+        raise NotImplementedError
+
+    @classmethod
+    def fit_args(cls, categories: list[str]) -> str:
+        """The `sketchrnn fit` arguments that train this task's model of `categories` (shell-quoted)."""
+        raise NotImplementedError
 
     def model_kwargs(self) -> dict[str, Any]:
         """The model builder's flat keyword arguments (also stored in the checkpoint)."""
@@ -117,6 +133,17 @@ class Task:
 class DrawTask(Task):
     name = "draw"
     metric, mode = "valid_loss", "min"
+    per_category = True
+
+    @classmethod
+    def job_name(cls, categories: list[str]) -> str:
+        from sketchrnn.runs import draw_job_name
+
+        return draw_job_name(categories[0])
+
+    @classmethod
+    def fit_args(cls, categories: list[str]) -> str:
+        return shlex.quote(categories[0])
 
     def compute_terms(self, model: Any, loss_fn: Any, batch: Any, step: int,
                       device: torch.device) -> dict[str, torch.Tensor]:
@@ -134,6 +161,18 @@ class PredictTask(Task):
     metric, mode = "valid_accuracy", "max"
     cut_tails = True
     balanced = True
+    per_category = False
+    min_categories = 2  # a classifier over one category learns nothing
+
+    @classmethod
+    def job_name(cls, categories: list[str]) -> str:
+        from sketchrnn.runs import PREDICT_JOB
+
+        return PREDICT_JOB
+
+    @classmethod
+    def fit_args(cls, categories: list[str]) -> str:
+        return "--only predict --categories " + shlex.quote(",".join(categories))
 
     def compute_terms(self, model: Any, loss_fn: Any, batch: Any, step: int,
                       device: torch.device) -> dict[str, torch.Tensor]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,12 +88,13 @@ def best_row(rows: list[TrialRow], mode: str) -> TrialRow | None:
 def resolved_config(spec: SweepSpec, params: dict[str, Any]) -> dict[str, Any]:
     """The full config of a trial, as plain data, with model sizes resolved (see module doc)."""
     from sketchrnn.config import validate_config
+    from sketchrnn.train.tasks import TASKS
 
     config = validate_config(spec.space.apply(spec.base, params))
     data = config.model_dump(mode="json")
-    if spec.task == "predict":  # so that `fit --all-categories --config best.yaml` means these
-        data["data"]["categories"] = list(spec.categories)
-    for task in ("draw", "predict"):
+    if not spec.task_class.per_category:  # a model of a set of categories (the classifier): name
+        data["data"]["categories"] = list(spec.categories)  # it, for `fit --all-categories --config`
+    for task in TASKS:  # both config sections, whichever task the sweep tuned
         model = getattr(config, task).model
         data[task]["model"] = {"name": model.name, "preset": None, **model.build_kwargs()}
     return data
@@ -106,8 +106,7 @@ def write_best(spec: SweepSpec, run: SweepRun, row: TrialRow) -> tuple[Path, Pat
 
     step, value = row.best(run.mode) or (None, None)
     config_path, info_path = spec.sweep_dir / "best.yaml", spec.sweep_dir / "best.json"
-    what = (shlex.quote(spec.categories[0]) if spec.task == "draw"
-            else "--only predict --categories " + shlex.quote(",".join(spec.categories)))
+    what = spec.task_class.fit_args(spec.categories)
     header = (f"# Best configuration of sweep {spec.name}: trial {row.trial_id}, {run.metric} {value:.6g} "
               f"at step {step}.\n# Train it: sketchrnn fit {what} --config {config_path} --steps N\n")
     write_text_atomic(config_path, header + yaml.safe_dump(resolved_config(spec, row.params), sort_keys=False))

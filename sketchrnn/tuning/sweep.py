@@ -38,7 +38,7 @@ from typing import Any, Callable
 from sketchrnn._io import write_text_atomic
 from sketchrnn.errors import ConfigError, SketchRNNError
 from sketchrnn.tuning.space import SearchSpace
-from sketchrnn.tuning.trial import HUB_NAME, metric_for
+from sketchrnn.tuning.trial import HUB_NAME
 
 TRIAL_CPU = 0.01  # the trial function only waits on trainer.fit(); Tune refuses zero resources
 REDUCTION_FACTOR = 3
@@ -68,10 +68,15 @@ class SweepSpec:
     address: str | None = None
 
     @property
-    def name(self) -> str:
-        from sketchrnn.runs import slug
+    def task_class(self) -> Any:
+        """The task's class (train.tasks): its metric and direction, its job name."""
+        from sketchrnn.train.tasks import task_class
 
-        return "tune-predict" if self.task == "predict" else f"tune-draw-{slug(self.categories[0])}"
+        return task_class(self.task)
+
+    @property
+    def name(self) -> str:
+        return f"tune-{self.task_class.job_name(self.categories)}"
 
     @property
     def sweep_dir(self) -> Path:
@@ -155,7 +160,7 @@ def run_sweep(spec: SweepSpec, prepared: tuple[str, bool],
         results = _tuner(spec, search, resumable, k, cpus, gpus, hub, sink).fit()
         from sketchrnn.tuning.events import LIVE
 
-        metric, mode = metric_for(spec.task)
+        metric, mode = spec.task_class.metric, spec.task_class.mode
         return SweepRun(results=results, metric=metric, mode=mode, search=search, resumed=resumable,
                         statuses=dict(LIVE.statuses), max_concurrent=k, cpus_per_worker=cpus)
 
@@ -213,7 +218,7 @@ def _tuner(spec: SweepSpec, search: str, resumable: bool, k: int, cpus: float, g
     if resumable:  # the saved run config brings its own SweepEvents, which reaches LIVE
         return tune.Tuner.restore(str(spec.sweep_dir), trainable, resume_unfinished=True,
                                   resume_errored=True)
-    metric, mode = metric_for(spec.task)
+    metric, mode = spec.task_class.metric, spec.task_class.mode
     grace = max(spec.eval_every, spec.steps // 10)
     # stop_last_trials=False: a trial that survives every rung ends by itself (its loop writes the
     # test metrics) instead of being stopped by Tune at its last report.

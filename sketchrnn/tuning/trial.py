@@ -28,15 +28,6 @@ HUB_NAME = "sketchrnn-tune-hub"  # named ProgressHub actor the driver starts for
 TERMS = ("loss", "recon", "kl", "accuracy")
 
 
-def metric_for(task: str) -> tuple[str, str]:
-    """(Tune metric, mode), as the task declares it: draw models minimise valid loss, the
-    classifier maximises accuracy."""
-    from sketchrnn.train.tasks import task_class
-
-    cls = task_class(task)
-    return cls.metric, cls.mode
-
-
 def valid_metrics(row: dict[str, Any]) -> dict[str, Any] | None:
     """A worker's report row as Tune metrics (`valid_loss`, ...), or None for a train row."""
     if row.get("split") != "valid":

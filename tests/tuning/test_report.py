@@ -107,3 +107,30 @@ def test_best_config_is_complete_resolved_and_loadable(tmp_path):
     info = json.loads(info_path.read_text())
     assert info["trial"] == "t0" and info["value"] == 0.4 and info["params"]["predict.model.head_hidden"] == 32
     assert resolved_config(spec, row.params)["draw"]["model"]["dec_hidden"] == 32  # tiny draw sizes too
+
+
+@pytest.mark.parametrize("task, categories, job", [
+    ("draw", ["alarm clock"], "draw-alarm_clock"),
+    ("predict", ["cat", "pig"], "predict"),
+])
+def test_best_config_header_is_a_fit_command_that_trains_the_tuned_model(tmp_path, monkeypatch, task,
+                                                                          categories, job):
+    import shlex
+
+    from sketchrnn.cli import fit_cmd
+
+    space = parse_space({f"{task}.train.lr": {"loguniform": [1e-4, 1e-2]}}, task)
+    spec = make_spec(tmp_path, task=task, categories=categories, space=space)
+    row = summarise(SweepRun(results=[_trial(spec.sweep_dir, "t0", {f"{task}.train.lr": 2e-3}, [(5, 0.4)])],
+                             metric=f"valid_{'loss' if task == 'draw' else 'accuracy'}", mode="min",
+                             search="random", resumed=False), spec)[0]
+    config_path, _ = write_best(spec, SweepRun(results=[], metric="m", mode="min", search="random",
+                                               resumed=False), row)
+    header = config_path.read_text().splitlines()[1]
+    command = shlex.split(header.split("Train it: ", 1)[1].replace(" N", " 10"))
+    assert command[:2] == ["sketchrnn", "fit"]
+    trained = []  # the real `fit` command, with training replaced by a record of its jobs
+    monkeypatch.setattr(fit_cmd, "run_in_process", lambda jobs, *a, **k: trained.extend(jobs) or [])
+    fit_cmd.fit.main(command[2:], standalone_mode=False)
+    assert [(j.name, j.categories) for j in trained] == [(job, categories)]
+    assert trained[0].settings.train.lr == 2e-3 and trained[0].settings.train.steps == 10
