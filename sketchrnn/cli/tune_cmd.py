@@ -79,14 +79,6 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
             set_path(base, f"data.{key}", str(Path(value).expanduser().resolve()))
     space = load_space(space_path, task, base) if space_path else load_default_space(task, base)
     train = getattr(config, task).train
-    if workers_per_trial > 1 and train.early_stop_patience is not None:
-        from sketchrnn.distributed.worker import supports_agreed_stop
-
-        if not supports_agreed_stop():  # ranks would wait forever for a rank 0 that stopped
-            from sketchrnn.errors import ConfigError
-
-            raise ConfigError(f"{task}.train.early_stop_patience needs --workers-per-trial 1 here",
-                              "drop early_stop_patience (ASHA stops poor trials anyway) or use one worker")
     spec = SweepSpec(task=task, categories=categories, base=base, space=space, steps=train.steps,
                      eval_every=train.eval_every, seed=train.seed, runs_dir=runs_dir, samples=samples,
                      max_concurrent=max_concurrent, workers_per_trial=workers_per_trial,

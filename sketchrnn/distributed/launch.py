@@ -64,17 +64,12 @@ def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: in
     from sketchrnn.distributed.cluster import ray_session
     from sketchrnn.distributed.hub import ProgressHub
     from sketchrnn.distributed.trainer import JobRun, build_trainer
-    from sketchrnn.distributed.worker import supports_agreed_stop
 
     todo = [j for j in jobs if j.name not in done]
     with ray_session(address) as session:
         resources = ray.cluster_resources()
-        # Without agreement on early stopping, ranks would wait forever for a rank 0 that stopped.
-        caps = {} if supports_agreed_stop() else {
-            j.name: 1 for j in todo if j.settings.train.early_stop_patience is not None}
         the_plan = plan(todo, workers, cluster_cpus=resources.get("CPU", 0.0),
-                        cluster_gpus=resources.get("GPU", 0.0), gpus_per_worker=gpus_per_worker,
-                        max_workers=caps)
+                        cluster_gpus=resources.get("GPU", 0.0), gpus_per_worker=gpus_per_worker)
         on_plan(the_plan)
         hub = ray.remote(num_cpus=0)(ProgressHub).remote()
         env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}

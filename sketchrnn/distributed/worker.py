@@ -29,13 +29,6 @@ from typing import Any
 PUSH_INTERVAL_S = 0.5
 
 
-def supports_agreed_stop() -> bool:
-    """Whether the loop lets every rank agree on early stopping (`Hooks.agree_stop`)."""
-    from sketchrnn.train.loop import Hooks
-
-    return "agree_stop" in getattr(Hooks, "__dataclass_fields__", {})
-
-
 def wrap_ddp(model: Any, device: Any) -> Any:
     """DDP around a model already on `device`; the process group is Ray Train's (or a test's)."""
     from torch.nn.parallel import DistributedDataParallel
@@ -60,14 +53,12 @@ class WorkerHooks:
     def hooks(self) -> Any:
         from sketchrnn.train.loop import Hooks
 
-        kwargs: dict[str, Any] = dict(
+        return Hooks(
             rank=self.rank, world_size=self.world_size,
             wrap_model=(lambda m: wrap_ddp(m, self.device)) if self.world_size > 1 else None,
-            report=self.report, on_checkpoint=self.on_checkpoint, calibrate=self.calibrate,
+            report=self.report, on_checkpoint=self.on_checkpoint, agree_stop=self.agree_stop,
+            calibrate=self.calibrate,
         )
-        if supports_agreed_stop():
-            kwargs["agree_stop"] = self.agree_stop
-        return Hooks(**kwargs)
 
     def is_eval_step(self, step: int) -> bool:
         """The loop's rule: every rank computes it the same way, so collectives line up."""
