@@ -29,6 +29,10 @@ class DownloadError(DataError):
     """A download that failed (network, HTTP status, corrupt body)."""
 
 
+class UnreachableError(DownloadError):
+    """A download that could not connect at all: the other files from that server will fail too."""
+
+
 class PluginError(SketchRNNError):
     """Unknown names, duplicate registrations, plugins that fail to import."""
 

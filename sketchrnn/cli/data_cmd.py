@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,16 +22,36 @@ def data() -> None:
     """
 
 
-def _progress_bar(label: str):  # type: ignore[no-untyped-def]
-    """A rich progress bar and the (done, total) callback that feeds it."""
+def _download_bars():  # type: ignore[no-untyped-def]
+    """Rich download progress bars on stderr, gone once done."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     from sketchrnn.cli.console import err_console
 
-    progress = Progress(
+    return Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
         console=err_console(), transient=True,
     )
+
+
+@contextmanager
+def category_progress() -> Iterator[Callable[[str, int, int | None], None]]:
+    """A (category, done, total) callback drawing one bar per category that downloads."""
+    progress = _download_bars()
+    tasks: dict[str, Any] = {}
+
+    def update(category: str, done: int, total: int | None) -> None:
+        if category not in tasks:
+            tasks[category] = progress.add_task(category, total=None)
+        progress.update(tasks[category], completed=done, total=total)
+
+    with progress:
+        yield update
+
+
+def _progress_bar(label: str):  # type: ignore[no-untyped-def]
+    """A rich progress bar and the (done, total) callback that feeds it."""
+    progress = _download_bars()
     task = progress.add_task(label, total=None)
 
     def update(done: int, total: int | None) -> None:

@@ -39,6 +39,15 @@ def check_categories(categories: list[str]) -> list[str]:
     return canonical
 
 
+def fetch_data(categories: list[str], data: Any) -> None:
+    """Every category on this machine before training starts (download bars), or one error."""
+    from sketchrnn.cli.data_cmd import category_progress
+    from sketchrnn.train.fetch import fetch_categories
+
+    with category_progress() as progress:
+        fetch_categories(categories, data, progress=progress)
+
+
 @click.command()
 @click.argument("names", nargs=-1)
 @click.option("--categories", "categories_opt", help="Comma-separated categories.")
@@ -76,6 +85,7 @@ def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool
         raise click.UsageError("the predict model needs at least two categories")
     if len(categories) < 2:  # a classifier over one category learns nothing
         jobs = [j for j in jobs if j.task != "predict"]
+    fetch_data(categories, config.data)  # before Ray starts: a missing category fails in seconds
     from sketchrnn.predict.calibration import calibrate
 
     if workers == 0:

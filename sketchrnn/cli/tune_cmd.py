@@ -73,6 +73,9 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
 
     config = build_config(**config_kw)
     categories = _categories(task, names, categories_opt, config.data.categories)
+    from sketchrnn.cli.fit_cmd import fetch_data
+
+    fetch_data(categories, config.data)  # before Ray starts: a missing category fails in seconds
     base = config.model_dump(mode="json", exclude_unset=True)  # keeps --preset meaning what it says
     for key in ("data_dir", "cache_dir"):  # trials run elsewhere (another cwd, another node)
         if (value := getattr(config.data, key)) is not None:

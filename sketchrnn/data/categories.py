@@ -45,6 +45,13 @@ class CategorySource(Protocol):
       downloads are kept; ``download=False`` forbids network access; ``progress(done, total)``
       receives byte counts while downloading. Raises ``DataError`` with a fix on any problem.
     * ``describe(category)``: one line for listings (what it is, where it comes from).
+
+    Optional, for sources that read files or download (QuickDraw has both):
+
+    * ``fetch(category, *, data_dir, cache_dir, download, progress) -> Path``: put the category
+      on this machine without loading it; ``fit`` calls it on the driver before training starts.
+    * ``locate(category, *, data_dir, cache_dir) -> Path | None``: where it already is, if it
+      is (``sketchrnn data list`` marks those).
     """
 
     name: str
@@ -110,26 +117,46 @@ class QuickDrawSource:
         download: bool = True,
         progress: ProgressCallback | None = None,
     ) -> SketchSplits:
+        path = self.fetch(category, data_dir=data_dir, cache_dir=cache_dir, download=download,
+                          progress=progress)
+        try:
+            return load_npz(path)
+        except DataError as e:
+            if data_dir is not None:
+                raise
+            # Downloads are validated before they get their name, so this file was put there
+            # by hand or damaged on disk; deleting it lets the next run re-download.
+            raise DataError(e.message, f"delete {path} to download it again") from e
+
+    def locate(self, category: str, *, data_dir: Path | None = None,
+               cache_dir: Path | None = None) -> Path | None:
+        """The category's file if it is already on this machine (in ``data_dir`` when given,
+        else in the cache), without reading it; None otherwise."""
+        name = self.canonical(category)
+        folder = Path(data_dir).expanduser() if data_dir is not None else resolve_cache_dir(cache_dir)
+        return _first_existing(folder, name)
+
+    def fetch(self, category: str, *, data_dir: Path | None = None, cache_dir: Path | None = None,
+              download: bool = True, progress: ProgressCallback | None = None) -> Path:
+        """The category's file on this machine, downloaded into the cache if needed; not loaded.
+
+        ``fit`` calls this on the driver for every category before any training starts, so a
+        missing file fails in seconds and the workers find each file in place.
+        """
         name = self.canonical(category)
         if data_dir is not None:
-            return load_npz(self._local_file(name, Path(data_dir).expanduser()))
-
+            return self._local_file(name, Path(data_dir).expanduser())
         cache = resolve_cache_dir(cache_dir)
         cached = _first_existing(cache, name)
         if cached is not None:
-            try:
-                return load_npz(cached)
-            except DataError as e:
-                # Downloads are validated before they get their name, so this file was put
-                # there by hand or damaged on disk; deleting it lets the next run re-download.
-                raise DataError(e.message, f"delete {cached} to download it again") from e
+            return cached
         if not download:
             raise DataError(
                 f"QuickDraw category '{name}' is not in the cache {cache} and downloading is off",
                 f"download {category_url(name)} into {cache}, pass --data-dir DIR with "
                 f"'{file_name(name)}', or set {MIRROR_ENV} and allow downloads",
             )
-        return load_npz(download_category(name, cache_dir=cache, progress=progress))
+        return download_category(name, cache_dir=cache, progress=progress)
 
     def _local_file(self, name: str, data_dir: Path) -> Path:
         found = _first_existing(data_dir, name)

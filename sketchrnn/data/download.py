@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 from sketchrnn._io import atomic_write
 from sketchrnn.data.names import check_file_stem
-from sketchrnn.errors import DataError, DownloadError
+from sketchrnn.errors import DataError, DownloadError, UnreachableError
 
 BASE_URL = "https://storage.googleapis.com/quickdraw_dataset/sketchrnn"
 MIRROR_ENV = "SKETCHRNN_MIRROR"
@@ -102,10 +102,10 @@ def category_url(name: str, *, base_url: str | None = None, full: bool = False) 
     return f"{resolve_base_url(base_url)}/{urllib.parse.quote(file_name(name, full=full))}"
 
 
-def _how_to_provide(name: str, *, full: bool) -> str:
+def how_to_provide(files: str) -> str:
     """The ``fix`` shared by every download failure: the two ways to work without the bucket."""
     return (
-        f"put '{file_name(name, full=full)}' in a folder and pass --data-dir DIR, "
+        f"put {files} in a folder and pass --data-dir DIR, "
         f"or set {MIRROR_ENV} to a reachable copy of {BASE_URL}"
     )
 
@@ -132,7 +132,7 @@ def download_category(
 
     check_file_stem(name, "category name")  # '../../x' would write outside the cache
     url = category_url(name, base_url=base_url, full=full)
-    fix = _how_to_provide(name, full=full)
+    fix = how_to_provide(f"'{file_name(name, full=full)}'")
     cache = resolve_cache_dir(cache_dir)
     final = cache / file_name(name, full=full)
 
@@ -200,7 +200,7 @@ def _explain(e: Exception, url: str, limits: DownloadLimits, fix: str) -> Downlo
     if isinstance(e, urllib.error.HTTPError):
         return DownloadError(f"download of {url} failed: HTTP {e.code} {e.reason}", fix)
     if isinstance(e, urllib.error.URLError):
-        return DownloadError(f"could not reach {url}: {e.reason}", fix)
+        return UnreachableError(f"could not reach {url}: {e.reason}", fix)
     if isinstance(e, TimeoutError):
         return DownloadError(f"download of {url} stalled: no data for {limits.stall_s:g} s", fix)
     return DownloadError(f"download of {url} failed: {e!r}", fix)  # reset, bad chunking, disk full
