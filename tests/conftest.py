@@ -17,6 +17,7 @@ torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SKETCHRNN_SHARED_DATA", REPO.parent / "shared" / "data"))
 QUICKDRAW_NPZ = SHARED_DATA / "quickdraw"
+MAGENTA_MODELS = SHARED_DATA / "magenta_models"
 
 
 @pytest.fixture
@@ -24,6 +25,14 @@ def shared_quickdraw() -> Path:
     if not (QUICKDRAW_NPZ / "pig.npz").exists():
         pytest.skip(f"real QuickDraw data not found at {QUICKDRAW_NPZ} (set SKETCHRNN_SHARED_DATA)")
     return QUICKDRAW_NPZ
+
+
+@pytest.fixture
+def magenta_models() -> Path:
+    """Google's pretrained magenta-js models (bicycle, sheep .gen.json)."""
+    if not (MAGENTA_MODELS / "bicycle.gen.json").exists():
+        pytest.skip(f"Google's magenta-js models not found at {MAGENTA_MODELS} (set SKETCHRNN_SHARED_DATA)")
+    return MAGENTA_MODELS
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("sketchrnn.cli.predict_cmd", "predict"),
     "eval": ("sketchrnn.cli.eval_cmd", "eval_group"),
     "serve": ("sketchrnn.cli.serve_cmd", "serve"),
+    "import": ("sketchrnn.cli.import_cmd", "import_model"),
 }
 
 DEBUG_ENV = "SKETCHRNN_DEBUG"
