@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("sketchrnn.cli.eval_cmd", "eval_group"),
     "serve": ("sketchrnn.cli.serve_cmd", "serve"),
     "import": ("sketchrnn.cli.import_cmd", "import_model"),
+    "export": ("sketchrnn.cli.export_cmd", "export_model"),
 }
 
 DEBUG_ENV = "SKETCHRNN_DEBUG"
