@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import importlib.util
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,45 @@ def shared_quickdraw() -> Path:
     if not (QUICKDRAW_NPZ / "pig.npz").exists():
         pytest.skip(f"real QuickDraw data not found at {QUICKDRAW_NPZ} (set SKETCHRNN_SHARED_DATA)")
     return QUICKDRAW_NPZ
+
+
+class _RecordingHandler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        self.server.requests.append(self.path)
+        super().do_GET()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def start_http_server():
+    """``start(handler)`` -> a ThreadingHTTPServer on 127.0.0.1 (never the internet), with
+    ``.url``; every server started is shut down after the test."""
+    servers = []
+
+    def start(handler) -> http.server.ThreadingHTTPServer:
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
+        threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(srv)
+        return srv
+
+    yield start
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.fixture
+def http_folder(tmp_path, start_http_server):
+    """A local HTTP server serving ``tmp_path/served`` (``.root``), recording the paths asked for
+    (``.requests``)."""
+    root = tmp_path / "served"
+    root.mkdir()
+    srv = start_http_server(functools.partial(_RecordingHandler, directory=str(root)))
+    srv.root, srv.requests = root, []
+    return srv
 
 
 @pytest.fixture

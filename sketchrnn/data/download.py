@@ -145,17 +145,26 @@ def download_category(
                 f"the file downloaded from {url} is not a valid sketch-rnn npz ({detail})", fix
             ) from e
 
-    # Any failure, Ctrl-C included, leaves no partial file in the cache (atomic_write's promise).
+    return download_file(url, final, check=check, limits=limits or limits_for(full=full), fix=fix,
+                         progress=progress, write_fix=f"or pass --data-dir DIR with '{final.name}'")
+
+
+def download_file(url: str, final: Path, *, check: Callable[[Path], Any], limits: DownloadLimits,
+                  fix: str, progress: ProgressCallback | None = None, write_fix: str = "") -> Path:
+    """Stream ``url`` within ``limits`` into a temp file beside ``final``, run ``check`` on it,
+    then rename it to ``final`` (any download, not only sketch data: e.g. pretrained models).
+
+    Any failure, Ctrl-C included, leaves no partial file (atomic_write's promise); network
+    failures are ``DownloadError``s naming ``url`` with ``fix``.
+    """
     try:
-        limits = limits or limits_for(full=full)
-        atomic_write(final, lambda out: _stream(url, out, progress=progress, limits=limits,
-                                                fix=fix), check=check)
+        return atomic_write(final, lambda out: _stream(url, out, progress=progress, limits=limits,
+                                                       fix=fix), check=check)
     except OSError as e:  # the cache or the temp file could not be created (_stream wraps its own)
         raise DataError(
-            f"cannot write to the sketch cache {cache}: {e.strerror or e}",
-            f"set {CACHE_ENV} to a writable folder, or pass --data-dir DIR with '{final.name}'",
+            f"cannot write to the sketch cache {final.parent}: {e.strerror or e}",
+            f"set {CACHE_ENV} to a writable folder" + (f", {write_fix}" if write_fix else ""),
         ) from e
-    return final
 
 
 def limits_for(*, full: bool) -> DownloadLimits:

@@ -7,11 +7,8 @@ The autouse fixture points the mirror at a closed port and the cache at a temp d
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import socket
-import threading
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -39,30 +36,11 @@ def write_npz(path: Path, n_train: int = 6) -> Path:
     return path
 
 
-class _Recording(http.server.SimpleHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
-        self.server.requests.append(self.path)
-        super().do_GET()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
-def server(tmp_path, monkeypatch):
+def server(http_folder, monkeypatch):
     """Serves ``tmp_path/served`` and is the mirror for the test."""
-    root = tmp_path / "served"
-    root.mkdir()
-    srv = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Recording, directory=str(root))
-    )
-    srv.root, srv.requests = root, []
-    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    monkeypatch.setenv(MIRROR_ENV, f"http://127.0.0.1:{srv.server_address[1]}")
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    monkeypatch.setenv(MIRROR_ENV, http_folder.url)
+    return http_folder
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.server
 import socket
-import threading
 import urllib.parse
 from pathlib import Path
 
@@ -75,17 +74,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, start_http_server):
     root = tmp_path / "served"
     root.mkdir()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    srv = start_http_server(_Handler)
     srv.root, srv.requests, srv.truncate, srv.status = root, [], set(), {}
-    srv.base = f"http://127.0.0.1:{srv.server_address[1]}/sketchrnn"
-    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    srv.base = f"{srv.url}/sketchrnn"
+    return srv
 
 
 @pytest.fixture
