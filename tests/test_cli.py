@@ -39,7 +39,7 @@ def test_help_does_not_import_torch_or_ray():
 
 
 @pytest.mark.parametrize("command", ["fit", "sample", "reconstruct", "interpolate", "plugins",
-                                     "data download", "data info", "data prepare"])
+                                     "data list", "data download", "data info", "data prepare"])
 def test_every_command_has_help_with_examples(command):
     result = run_cli(*command.split(), "--help")
     assert result.returncode == 0, result.stderr

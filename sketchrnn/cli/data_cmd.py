@@ -16,6 +16,7 @@ def data() -> None:
 
     \b
     Examples:
+      sketchrnn data list
       sketchrnn data download pig "alarm clock"
       sketchrnn data info pig --data-dir data/quickdraw
       sketchrnn data prepare bicycle.ndjson clock.ndjson --out data/
@@ -58,6 +59,44 @@ def _progress_bar(label: str):  # type: ignore[no-untyped-def]
         progress.update(task, completed=done, total=total)
 
     return progress, update
+
+
+@data.command(name="list")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Mark what this folder holds instead of the cache.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Download cache (default: $SKETCHRNN_CACHE or the user cache).")
+def list_categories(data_dir: Path | None, cache_dir: Path | None) -> None:
+    """Every category of every installed source, and which are already here.
+
+    A category marked `cached` (or `in data dir` with --data-dir) trains without a download;
+    `generated` ones are made on the fly and need no file.
+
+    \b
+    Examples:
+      sketchrnn data list
+      sketchrnn data list --data-dir data/ | grep "in data dir"
+    """
+    from sketchrnn.cli.console import console
+    from sketchrnn.data.download import resolve_cache_dir
+    from sketchrnn.registry import get_registry
+
+    here_mark = "in data dir" if data_dir is not None else "cached"
+    rows, here = [], 0
+    for source_name, source in get_registry().category_sources().items():
+        for name in source.names():
+            if not hasattr(source, "locate"):
+                mark = "generated"
+            elif source.locate(name, data_dir=data_dir, cache_dir=cache_dir) is not None:
+                mark = here_mark
+            else:
+                mark = ""
+            here += mark != ""
+            rows.append(f"{source_name:<10} {name:<28} {mark}".rstrip())
+    out = console()
+    for row in rows:
+        out.print(row, highlight=False, markup=False)
+    where = data_dir if data_dir is not None else resolve_cache_dir(cache_dir)
+    out.print(f"{here} of {len(rows)} categories need no download ({here_mark}: {where})",
+              highlight=False, markup=False)
 
 
 @data.command()
