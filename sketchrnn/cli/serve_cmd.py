@@ -67,12 +67,12 @@ def serve(runs_dir: Path, host: str, port: int, allow_remote: bool, threads: int
     models = ServeModels.load(runs_dir)
     for problem in models.problems:
         click.echo(f"warning: skipped {problem}", err=True)
-    if models.empty:
-        click.echo(f"warning: {models.train_hint()}", err=True)
-    else:
+    if not models.empty:
         predict = ", ".join(models.predictor.categories) if models.predictor else "none"
         click.echo(f"predict model: {predict}; draw models: "
                    f"{', '.join(sorted(models.draw)) or 'none'}", err=True)
+    if (missing := models.missing()) is not None:
+        click.echo(f"warning: {missing}", err=True)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving on http://{shown}:{sock.getsockname()[1]}/ (Ctrl+C to stop)", err=True)
     server.make_server(create_app(models), max_connections=max_connections).run(sockets=[sock])

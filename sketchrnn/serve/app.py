@@ -141,7 +141,7 @@ def create_app(models: ServeModels, *, body_timeout: float = BODY_TIMEOUT_S) -> 
     @app.get("/api/models")
     async def get_models() -> JSONResponse:
         if models.empty:
-            return error(503, models.train_hint())
+            return error(503, models.missing())
         return JSONResponse(models.describe())
 
     @app.post("/api/predict")
@@ -153,7 +153,7 @@ def create_app(models: ServeModels, *, body_timeout: float = BODY_TIMEOUT_S) -> 
     @app.post("/api/sample")
     async def sample(body: SampleRequest) -> JSONResponse:
         if models.empty:
-            raise ServeError(models.train_hint(), status=503)
+            raise ServeError(models.missing(), status=503)
         return JSONResponse(await run(models.sample, body.category, body.n, body.temperature,
                                       body.seed))
 

@@ -85,17 +85,30 @@ class ServeModels:
     def empty(self) -> bool:
         return self.predictor is None and not self.draw
 
-    def train_hint(self, what: str = "models") -> str:
-        """The command that trains what is missing (the 503 message and the page's notice)."""
-        runs = self.runs_dir
-        if what == "predict":
-            return (f"no predict model under {runs}: train it with "
-                    f"`sketchrnn fit --only predict --categories cat,dog --runs {runs}`")
-        if what == "draw":
-            return (f"no draw models under {runs}: train them with "
-                    f"`sketchrnn fit --only draw --categories cat,dog --runs {runs}`")
-        return (f"no trained models under {runs}: train some with "
-                f"`sketchrnn fit --categories cat,dog --runs {runs}`, then restart `sketchrnn serve`")
+    def missing(self) -> str | None:
+        """What is here, what is missing and the command that trains it (None: nothing missing).
+
+        The server's startup warning, the page's notice and the 503 messages all say this.
+        """
+        runs, restart = self.runs_dir, "then restart `sketchrnn serve`"
+        predicted = list(self.predictor.categories) if self.predictor else []
+        if self.empty:
+            return (f"no trained models under {runs}: train some with "
+                    f"`sketchrnn fit --categories cat,dog --runs {runs}`, {restart}")
+        if not predicted:
+            drawn = sorted(self.draw)
+            others = drawn if len(drawn) > 1 else [*drawn, "<another category>"]
+            return (f"draw models for {', '.join(drawn)} but no predict model under {runs}: live "
+                    f"predictions need one; train it with `sketchrnn fit --only predict "
+                    f"--categories {_arg(others)} --runs {runs}`, {restart}")
+        undrawn = [c for c in predicted if c not in self.draw]
+        if not undrawn:
+            return None
+        have = f"draw models for {', '.join(sorted(self.draw))}" if self.draw else "no draw models"
+        return (f"a predict model over {', '.join(predicted)} but {have} under {runs}: \"finish it\" "
+                f"needs the draw model of the predicted category; train "
+                f"{'it' if len(undrawn) == 1 else 'them'} with `sketchrnn fit --only draw "
+                f"--categories {_arg(undrawn)} --runs {runs}`, {restart}")
 
     def describe(self) -> dict[str, Any]:
         """The ``GET /api/models`` body."""
@@ -108,17 +121,17 @@ class ServeModels:
             "draw": [{"category": c, "max_seq_len": d.meta.max_seq_len, "path": str(d.path)}
                      for c, d in sorted(self.draw.items())],
             "problems": list(self.problems),
-            "hint": None if p is not None and self.draw else self.train_hint(
-                "predict" if self.draw else "models"),
+            "hint": self.missing(),
         }
 
     def _draw_model(self, category: str) -> DrawModel:
         if not self.draw:
-            raise ServeError(self.train_hint("draw"), status=503)
+            raise ServeError(self.missing() or "no draw models", status=503)
         if category not in self.draw:
-            known = ", ".join(sorted(self.draw)) or "none"
-            raise ServeError(f"no draw model for category {category!r}",
-                             f"trained draw models: {known}", status=404)
+            known = ", ".join(sorted(self.draw))
+            raise ServeError(f"no draw model for category {category!r} (trained: {known})",
+                             f"train it with `sketchrnn fit --only draw --categories {_arg([category])} "
+                             f"--runs {self.runs_dir}`, then restart `sketchrnn serve`", status=404)
         return self.draw[category]
 
     def predict(self, lines: list[list[tuple[float, float]]], top_k: int, complete: bool,
@@ -128,7 +141,7 @@ class ServeModels:
         from sketchrnn.predict.inputs import RawSketch
 
         if self.predictor is None:
-            raise ServeError(self.train_hint("predict" if self.draw else "models"), status=503)
+            raise ServeError(self.missing() or "no predict model", status=503)
         arrays = [np.asarray(line, dtype=np.float64).reshape(-1, 2) for line in lines if line]
         s3 = drawing_to_stroke3(arrays, RDP_EPSILON).astype(np.float64)  # as `predict` reads files
         if len(s3) < 1 or not np.any(s3[:, :2]):
@@ -162,6 +175,13 @@ class ServeModels:
             [line.round(2).tolist() for line in
              stroke3_to_polylines(denormalise(s, d.meta.scale).astype(np.float64))]
             for s in sketches]}
+
+
+def _arg(categories: list[str]) -> str:
+    """`--categories` value for a shell: "alarm clock,pig" quoted, cat,dog as is."""
+    import shlex
+
+    return shlex.quote(",".join(categories))
 
 
 def new_polylines(full: np.ndarray, n_prime: int, start: np.ndarray) -> list[list[list[float]]]:

@@ -196,6 +196,9 @@ def test_predict_only_and_draw_only(runs_factory):
     with TestClient(create_app(predict_only)) as c:
         assert c.post("/api/predict", json={"strokes": SQUARE}).status_code == 200
         assert "--only draw" in error_of(c.post("/api/sample", json={"category": "circle"}), 503)
+        hint = c.get("/api/models").json()["hint"]  # the page shows it
+        assert "no trained models" not in hint and "a predict model over circle, square" in hint
+        assert "--only draw --categories circle,square" in hint
 
 
 def test_ood_verdict_when_unsure(runs_factory):

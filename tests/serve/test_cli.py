@@ -68,3 +68,24 @@ def test_error_boundary_prints_one_line(monkeypatch, capsys):
         main.main(["serve", "--host", "10.0.0.1"])
     err = capsys.readouterr().err
     assert exit_info.value.code == 1 and err.count("\n") == 1 and "--allow-remote" in err
+
+
+def test_predict_model_without_draw_models_says_what_is_there_and_how_to_train_the_rest(runs_factory, capsys):
+    runs = runs_factory("predict-only", draw=())
+    with mock.patch("sketchrnn.serve.server.make_server"):
+        serve.main(["--runs", str(runs), "--port", "0"], standalone_mode=False)
+    err = capsys.readouterr().err
+    assert "no trained models" not in err  # it has one: the predict model
+    assert "predict model: circle, square; draw models: none" in err
+    warning = next(line for line in err.splitlines() if line.startswith("warning:"))
+    assert '"finish it" needs the draw model of the predicted category' in warning
+    assert f"`sketchrnn fit --only draw --categories circle,square --runs {runs}`" in warning
+
+
+def test_missing_draw_models_of_some_predicted_categories_are_named(runs_factory, capsys):
+    runs = runs_factory("one-draw", draw=("circle",))
+    with mock.patch("sketchrnn.serve.server.make_server"):
+        serve.main(["--runs", str(runs), "--port", "0"], standalone_mode=False)
+    warning = next(line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:"))
+    assert "draw models for circle" in warning
+    assert f"`sketchrnn fit --only draw --categories square --runs {runs}`" in warning
