@@ -18,7 +18,7 @@ def data() -> None:
     Examples:
       sketchrnn data list
       sketchrnn data download pig "alarm clock"
-      sketchrnn data info pig --data-dir data/quickdraw
+      sketchrnn data info pig --data-dir data/
       sketchrnn data prepare bicycle.ndjson clock.ndjson --out data/
     """
 
@@ -37,17 +37,23 @@ def _download_bars():  # type: ignore[no-untyped-def]
 
 @contextmanager
 def category_progress() -> Iterator[Callable[[str, int, int | None], None]]:
-    """A (category, done, total) callback drawing one bar per category that downloads."""
+    """A (category, done, total) callback drawing one bar per category that downloads; nothing
+    is drawn (not even an empty line) when nothing downloads."""
     progress = _download_bars()
     tasks: dict[str, Any] = {}
 
     def update(category: str, done: int, total: int | None) -> None:
+        if not tasks:
+            progress.start()
         if category not in tasks:
             tasks[category] = progress.add_task(category, total=None)
         progress.update(tasks[category], completed=done, total=total)
 
-    with progress:
+    try:
         yield update
+    finally:
+        if tasks:
+            progress.stop()
 
 
 def _progress_bar(label: str):  # type: ignore[no-untyped-def]
@@ -135,7 +141,7 @@ def info(category: str, data_dir: Path | None, cache_dir: Path | None, max_seq_l
 
     \b
     Examples:
-      sketchrnn data info pig --data-dir data/quickdraw
+      sketchrnn data info pig --data-dir data/
     """
     from rich.table import Table
 
