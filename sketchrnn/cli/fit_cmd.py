@@ -61,17 +61,18 @@ def fetch_data(categories: list[str], data: Any) -> None:
 @click.option("--address", envvar="RAY_ADDRESS", help="Ray cluster to join (default: start a local one).")
 @click.option("--gpus-per-worker", type=float, default=None,
               help="GPU share per worker (default 1 when GPUs exist; 0.5 packs two workers per GPU).")
+@click.option("--verbose", is_flag=True, help="Show Ray's own messages here (default: only in <runs>/ray-logs/).")
 @config_options
 def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool, only: str | None,
         workers: int, runs_dir: Path, fresh: bool, address: str | None,
-        gpus_per_worker: float | None, **config_kw: Any) -> None:
+        gpus_per_worker: float | None, verbose: bool, **config_kw: Any) -> None:
     """Train one draw model per category and the predict model over all of them.
 
     \b
     Examples:
       sketchrnn fit --all-categories --workers 8
-      sketchrnn fit pig --workers 0 --data-dir data/quickdraw --preset tiny --steps 300
-      sketchrnn fit --categories "alarm clock,face,pig,radio" --workers 2 --data-dir data/quickdraw
+      sketchrnn fit pig --workers 0 --data-dir data/ --preset tiny --steps 300
+      sketchrnn fit --categories "alarm clock,face,pig,radio" --workers 2 --data-dir data/
       sketchrnn fit sun --config my.toml --set draw.train.lr=5e-4
     """
     if workers < 0:
@@ -92,7 +93,7 @@ def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool
         failed = run_in_process(jobs, runs_dir, fresh=fresh, calibrate=calibrate)
     else:
         failed = run_on_ray(jobs, runs_dir, workers=workers, fresh=fresh, address=address,
-                            gpus_per_worker=gpus_per_worker, calibrate=calibrate)
+                            gpus_per_worker=gpus_per_worker, calibrate=calibrate, verbose=verbose)
     if failed:
         raise click.exceptions.Exit(1)
 
@@ -131,8 +132,16 @@ def _fit_here(job: Any, runs_dir: Path, table: Any, calibrate: Any) -> dict[str,
     return {**final, "status": "done", "wall_s": time.perf_counter() - start}
 
 
+def ray_logs_line(log_dir: Path, verbose: bool) -> str:
+    """Where Ray's own messages went, in one line."""
+    from sketchrnn.distributed.cluster import LOG_LINK
+
+    where = f"Ray's logs: {log_dir / LOG_LINK}/"
+    return where if verbose else f"{where} (--verbose shows them here)"
+
+
 def run_on_ray(jobs: list[Any], runs_dir: Path, *, workers: int, fresh: bool, address: str | None,
-               gpus_per_worker: float | None, calibrate: Any = None) -> list[str]:
+               gpus_per_worker: float | None, calibrate: Any = None, verbose: bool = False) -> list[str]:
     """Train every job at once on Ray: the plan, then the live table, then the summary."""
     from contextlib import ExitStack
 
@@ -144,13 +153,15 @@ def run_on_ray(jobs: list[Any], runs_dir: Path, *, workers: int, fresh: bool, ad
 
     def on_plan(plan: Any) -> None:  # Ray is up; the live table starts below the plan
         console().print(plan_table(plan))
+        console().print(ray_logs_line(runs_dir, verbose), highlight=False)
         live.append(stack.enter_context(JobTable([j.name for j in jobs])))
 
     try:
         with ExitStack() as stack:
             results = run_with_ray(jobs, runs_dir, workers=workers, fresh=fresh, address=address,
                                    gpus_per_worker=gpus_per_worker, on_plan=on_plan,
-                                   on_row=lambda row: live[0].update(row), calibrate=calibrate)
+                                   on_row=lambda row: live[0].update(row), calibrate=calibrate,
+                                   verbose=verbose)
     except KeyboardInterrupt:
         console().line()
         console().print("[yellow]interrupted: stopping all jobs; their latest checkpoints are intact, "

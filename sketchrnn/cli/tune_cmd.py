@@ -44,11 +44,12 @@ def _categories(task: str, names: tuple[str, ...], categories_opt: str | None, c
               help="The sweep folder goes under it (e.g. runs/tune-predict/).")
 @click.option("--fresh", is_flag=True, help="Start the sweep over instead of resuming it.")
 @click.option("--address", envvar="RAY_ADDRESS", help="Ray cluster to join (default: start a local one).")
+@click.option("--verbose", is_flag=True, help="Show Ray's own messages here (default: only in the sweep's ray-logs/).")
 @config_options
 def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_path: Path | None,
          samples: int, max_concurrent: int | None, workers_per_trial: int, gpus_per_worker: float | None,
          time_budget: float | None, search: str, runs_dir: Path, fresh: bool, address: str | None,
-         **config_kw: Any) -> None:
+         verbose: bool, **config_kw: Any) -> None:
     """Search hyperparameters of the draw model of CATEGORY, or of the predict model.
 
     Each trial trains with Ray Train like `fit` does; ASHA stops poor trials early on the
@@ -87,11 +88,12 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
                      max_concurrent=max_concurrent, workers_per_trial=workers_per_trial,
                      gpus_per_worker=gpus_per_worker, time_budget_s=time_budget, search=search,
                      device=train.device, fresh=fresh, address=address)
-    _run(spec)
+    _run(spec, verbose)
 
 
-def _run(spec: Any) -> None:
+def _run(spec: Any, verbose: bool) -> None:
     from sketchrnn.cli.console import console
+    from sketchrnn.cli.fit_cmd import ray_logs_line
     from sketchrnn.cli.progress import JobTable
     from sketchrnn.distributed.cluster import ray_session
     from sketchrnn.errors import SketchRNNError
@@ -100,10 +102,12 @@ def _run(spec: Any) -> None:
 
     prepared = prepare_sweep(spec)
     out = console()
-    with ray_session(spec.address):  # a bad --address fails here, before anything is shown
+    # a bad --address fails here, before anything is shown
+    with ray_session(spec.address, log_dir=spec.sweep_dir, verbose=verbose):
         out.print(f"{'resuming' if prepared[1] else 'starting'} sweep {spec.sweep_dir}: {spec.samples} "
                   f"trials of {spec.steps} steps, {len(spec.space.params)} parameters from "
                   f"{spec.space.source}, search {prepared[0]}")
+        out.print(ray_logs_line(spec.sweep_dir, verbose), highlight=False)
         with JobTable([]) as table:
             run = run_sweep(spec, prepared, sink=table.update)
     out.line()

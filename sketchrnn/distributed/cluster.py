@@ -5,6 +5,12 @@ started (`address="local"`: never a `ray start` cluster on this machine by accid
 down again at the end. A bad address is a one-line `SketchRNNError`, and fast: Ray itself
 retries an address where nothing listens for minutes (20 attempts of ~40 s), so the address is
 first probed with a plain TCP connection.
+
+Ray's own messages stay off the user's terminal unless `verbose`: the workers' output and Ray's
+log records are not forwarded to the driver (`log_to_driver=False`, `logging_level=ERROR`), and
+the raylet's messages (worker-start warnings, errors of killed workers), which Ray prints on the
+driver's stdout whatever `log_to_driver` says, go to `raylet-messages.log` in the session's
+logs folder. That folder is linked as `<log_dir>/ray-logs`, so the run's folder leads to them.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sketchrnn.errors import SketchRNNError
 
@@ -26,6 +33,8 @@ RAY_LOCAL_ENV = {"RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0"}
 PROBE_TIMEOUT_S = 5.0
 ADDRESS_FIX = "check --address / RAY_ADDRESS, or leave both unset to start a local Ray"
 UNKNOWN_LOGS = "the Ray session's logs/ folder"
+LOG_LINK = "ray-logs"  # <log_dir>/ray-logs -> the Ray session's logs folder
+RAYLET_MESSAGES = "raylet-messages.log"
 
 
 @dataclass(frozen=True)
@@ -35,9 +44,11 @@ class RaySession:
 
 
 @contextmanager
-def ray_session(address: str | None) -> Iterator[RaySession]:
-    """Ray for the duration of the block; shut down afterwards if this call connected it."""
-    session = connect(address)
+def ray_session(address: str | None, *, log_dir: Path | None = None,
+                verbose: bool = False) -> Iterator[RaySession]:
+    """Ray for the duration of the block; shut down afterwards (Ctrl-C included) if this call
+    connected it. Ray's messages: see the module docstring."""
+    session = connect(address, log_dir=log_dir, verbose=verbose)
     try:
         yield session
     finally:
@@ -45,9 +56,10 @@ def ray_session(address: str | None) -> Iterator[RaySession]:
             import ray
 
             ray.shutdown()  # the driver owns every controller and worker: they all go with it
+            _restore_stdout_printer()
 
 
-def connect(address: str | None) -> RaySession:
+def connect(address: str | None, *, log_dir: Path | None = None, verbose: bool = False) -> RaySession:
     """Join `address`, or start a private local Ray; reuse one already initialised (a test's)."""
     import ray
 
@@ -55,7 +67,7 @@ def connect(address: str | None) -> RaySession:
         return RaySession(owned=False, logs=UNKNOWN_LOGS)
     for key, value in {**RAY_ENV, **({} if address else RAY_LOCAL_ENV)}.items():
         os.environ.setdefault(key, value)  # read by ray.init, the raylet and Train's controllers
-    quiet = dict(logging_level=logging.ERROR, log_to_driver=False)
+    quiet = dict(logging_level=logging.INFO if verbose else logging.ERROR, log_to_driver=verbose)
     if address:
         probe(address)
         try:
@@ -66,7 +78,49 @@ def connect(address: str | None) -> RaySession:
     else:
         ctx = ray.init(address="local", include_dashboard=False, **quiet)
     session_dir = (getattr(ctx, "address_info", None) or {}).get("session_dir")
-    return RaySession(owned=True, logs=f"{session_dir}/logs" if session_dir else UNKNOWN_LOGS)
+    logs = Path(session_dir) / "logs" if session_dir else None
+    if logs is not None and logs.is_dir():  # not so for a ray:// client
+        if not verbose:
+            _print_raylet_messages_to(logs / RAYLET_MESSAGES)
+        if log_dir is not None:
+            _link(Path(log_dir) / LOG_LINK, logs)
+    return RaySession(owned=True, logs=str(logs) if logs else UNKNOWN_LOGS)
+
+
+def _print_raylet_messages_to(path: Path) -> None:
+    """Ray's driver thread that listens for the raylet's messages prints each with
+    `ray._private.worker.print_to_stdstream` (Ray 2.x, a private name): send them to `path`."""
+    import ray._private.worker as ray_worker
+
+    if not hasattr(ray_worker, "print_to_stdstream"):
+        return  # another Ray version: its messages stay on the terminal
+
+    def to_file(data: dict, ignore_prefix: bool) -> None:
+        with open(path, "a", encoding="utf-8") as sink:
+            ray_worker.print_worker_logs(data, sink, ignore_prefix)
+
+    _ORIGINAL_PRINTER.setdefault("print_to_stdstream", ray_worker.print_to_stdstream)
+    ray_worker.print_to_stdstream = to_file
+
+
+def _restore_stdout_printer() -> None:
+    if "print_to_stdstream" in _ORIGINAL_PRINTER:
+        import ray._private.worker as ray_worker
+
+        ray_worker.print_to_stdstream = _ORIGINAL_PRINTER.pop("print_to_stdstream")
+
+
+_ORIGINAL_PRINTER: dict[str, object] = {}
+
+
+def _link(link: Path, target: Path) -> None:
+    """`link` -> `target`, replacing an older link; a real file or folder there is left alone."""
+    if link.is_symlink():
+        link.unlink()
+    elif link.exists():
+        return
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target, target_is_directory=True)
 
 
 def probe(address: str) -> None:

@@ -35,9 +35,11 @@ def run_with_ray(jobs: list[JobSpec], runs_dir: str | Path, *, workers: int, fre
                  address: str | None, gpus_per_worker: float | None,
                  on_plan: Callable[[Plan], None] = lambda p: None,
                  on_row: Callable[[Row], None] = lambda r: None,
-                 calibrate: Callable[[Path], dict[str, Any]] | None = None) -> dict[str, Row]:
+                 calibrate: Callable[[Path], dict[str, Any]] | None = None,
+                 verbose: bool = False) -> dict[str, Row]:
     """Train `jobs` on Ray with `workers` training processes in all; `calibrate` is the predict
-    task's end step (see `train.loop.Hooks`).
+    task's end step (see `train.loop.Hooks`). Ray's own messages go to `<runs_dir>/ray-logs/`,
+    or with `verbose` to the terminal (see cluster.py).
 
     Returns each job's outcome in the order of `jobs`: `status` ("done" or "failed: <reason>"),
     `step`, `best_valid_loss`, `test`, `wall_s`, `attempt` (> 1 after worker failures),
@@ -50,14 +52,14 @@ def run_with_ray(jobs: list[JobSpec], runs_dir: str | Path, *, workers: int, fre
         if prepared.todo:
             results.update(_train(jobs, dict(results), root, workers=workers, address=address,
                                   gpus_per_worker=gpus_per_worker, on_plan=on_plan, on_row=on_row,
-                                  calibrate=calibrate))
+                                  calibrate=calibrate, verbose=verbose))
     return {j.name: results[j.name] for j in jobs}
 
 
 def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: int, address: str | None,
            gpus_per_worker: float | None, on_plan: Callable[[Plan], None],
            on_row: Callable[[Row], None],
-           calibrate: Callable[[Path], dict[str, Any]] | None) -> dict[str, Row]:
+           calibrate: Callable[[Path], dict[str, Any]] | None, verbose: bool) -> dict[str, Row]:
     """Train the jobs not in `done` (finished earlier, shown as done); returns their results."""
     import ray
 
@@ -66,7 +68,7 @@ def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: in
     from sketchrnn.distributed.trainer import JobRun, build_trainer
 
     todo = [j for j in jobs if j.name not in done]
-    with ray_session(address) as session:
+    with ray_session(address, log_dir=root, verbose=verbose) as session:
         resources = ray.cluster_resources()
         the_plan = plan(todo, workers, cluster_cpus=resources.get("CPU", 0.0),
                         cluster_gpus=resources.get("GPU", 0.0), gpus_per_worker=gpus_per_worker)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
+# What Ray itself prints: the raylet's messages, workers' lines ("(RayTrainWorker pid=...)"),
+# log records and the dumps of killed processes.
+RAY_LINE = re.compile(r"\(raylet\)|pid=\d+|\bWARNING\b|\bINFO\b|Traceback|SIGTERM|worker\.py:\d+")
 
 
 def random_walk(rng: np.random.Generator, n_min: int = 20, n_max: int = 40) -> np.ndarray:

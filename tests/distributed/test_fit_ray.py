@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from distributed_helpers import fault_injection_env, run_cli
+from distributed_helpers import RAY_LINE, fault_injection_env, run_cli
 
 pytestmark = pytest.mark.e2e
 
 CATEGORIES = ["cat", "pig", "sun"]
 FAULT_STEP = 15  # rank 0 of `predict` dies here once; its latest checkpoint is at step 10
+RUN_A_OUTPUT: list[str] = []  # run A's stdout + stderr
 
 
 def _common(data: Path, runs: Path) -> list[str]:
@@ -43,6 +44,7 @@ def runs(sketch_dir, tmp_path_factory):
     wall = time.perf_counter() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     print(f"\nrun A: 4 jobs x 20 steps on 5 workers, one worker killed: {wall:.0f} s wall")
+    RUN_A_OUTPUT.append(proc.stdout + proc.stderr)
     return runs, proc.stdout
 
 
@@ -89,6 +91,17 @@ def test_killed_worker_resumed_from_its_checkpoint(runs):
     assert (root / "predict" / ".fault_injected").exists(), "the fault was never injected"
     assert "predict: recovered from 1 worker failure(s); the last attempt resumed from step 10" in stdout
     _assert_consistent_metrics(root / "predict", 20)
+
+
+def test_ray_messages_stay_in_the_runs_folder(runs):
+    root, _ = runs
+    output = RUN_A_OUTPUT[0]
+    assert not [line for line in output.splitlines() if RAY_LINE.search(line)], output[-3000:]
+    assert f"Ray's logs: {root / 'ray-logs'}/ (--verbose shows them here)" in output
+    logs = (root / "ray-logs").resolve()
+    assert logs.name == "logs" and (logs / "raylet.out").is_file()  # the Ray session's own logs
+    messages = logs / "raylet-messages.log"  # the killed worker's death, which Ray would print
+    assert messages.is_file() and messages.read_text().strip(), sorted(p.name for p in logs.iterdir())
 
 
 def test_sample_from_the_trained_runs(runs, tmp_path):
