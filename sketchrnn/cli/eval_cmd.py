@@ -92,7 +92,7 @@ def eval_predict(n_runs: int, n: int, cut_min: float, cut_max: float, seed: int,
     \b
     Examples:
       sketchrnn eval predict
-      sketchrnn eval predict --ood-category monkey --data-dir data/quickdraw
+      sketchrnn eval predict --ood-category monkey --data-dir data/
     """
     import json
 

@@ -152,7 +152,7 @@ def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: Path
 
     \b
     Examples:
-      sketchrnn reconstruct pig --data-dir data/quickdraw -n 8
+      sketchrnn reconstruct pig --data-dir data/ -n 8
     """
     import time
 
@@ -195,7 +195,7 @@ def interpolate(category: str, steps: int, method: str, data_dir: Path | None, r
 
     \b
     Examples:
-      sketchrnn interpolate pig --data-dir data/quickdraw --steps 10
+      sketchrnn interpolate pig --data-dir data/ --steps 10
     """
     import time
 
