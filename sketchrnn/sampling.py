@@ -33,18 +33,34 @@ from sketchrnn.data.strokes import stroke3_to_stroke5
 from sketchrnn.errors import InputError
 from sketchrnn.model.encoder import reparameterize
 from sketchrnn.model.mixture import MixtureParams, bounded
-from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
+from sketchrnn.sampling_defaults import (
+    DEFAULT_TEMPERATURE,
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    TEMPERATURE_STYLES,
+    temperature_factors,
+)
 
 SketchInput = tuple[Tensor, Tensor] | Sequence[np.ndarray]  # (x [B,T,5], lengths [B]) | stroke-3s
 
 
+def choice_probs(mixture: MixtureParams, q_logits: Tensor, temperature: float,
+                 style: str = "paper") -> tuple[Tensor, Tensor]:
+    """Tempered component and pen probabilities ``(pi [B, M], q [B, 3])`` (``sampling_defaults``
+    says how each style turns T into a logit divisor)."""
+    divisor, _ = temperature_factors(temperature, style)
+    return F.softmax(mixture.pi_logits / divisor, -1), F.softmax(q_logits / divisor, -1)
+
+
 def draw_step(mixture: MixtureParams, q_logits: Tensor, u: Tensor | None, eps: Tensor | None,
-              temperature: float, greedy: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+              temperature: float, greedy: bool = False, style: str = "paper",
+              ) -> tuple[Tensor, Tensor, Tensor]:
     """One point per row from the decoder's outputs: ``(dx [B], dy [B], pen [B] in {0, 1, 2})``.
 
     Temperature as in the paper (Sec. 4.2): Pi_hat / T, q_hat / T and
     sigma^2 * T (magenta's ``sample_gaussian_2d(..., np.sqrt(temp))`` ends up with sigma * T;
-    its ``adjust_temp`` on the logits matches). ``u [B, 2]`` picks the component and the pen
+    its ``adjust_temp`` on the logits matches); ``style="magenta-js"`` divides the logits by
+    0.5 + 0.5 T instead. ``u [B, 2]`` picks the component and the pen
     state by inverse CDF, ``eps [B, 2]`` draws the bivariate normal (Eq. 9); greedy takes the
     argmaxes and the chosen component's mean (magenta's greedy mode).
     """
@@ -52,8 +68,9 @@ def draw_step(mixture: MixtureParams, q_logits: Tensor, u: Tensor | None, eps: T
         k = mixture.pi_logits.argmax(-1, keepdim=True)  # [B, 1]
         pen = q_logits.argmax(-1)  # [B]
     else:
-        k = _inverse_cdf(F.softmax(mixture.pi_logits / temperature, -1), u[:, 0]).unsqueeze(-1)
-        pen = _inverse_cdf(F.softmax(q_logits / temperature, -1), u[:, 1])
+        pi, q = choice_probs(mixture, q_logits, temperature, style)  # [B, M], [B, 3]
+        k = _inverse_cdf(pi, u[:, 0]).unsqueeze(-1)
+        pen = _inverse_cdf(q, u[:, 1])
 
     def pick(v: Tensor) -> Tensor:  # [B, M] -> [B]
         return v.gather(-1, k).squeeze(-1)
@@ -61,7 +78,7 @@ def draw_step(mixture: MixtureParams, q_logits: Tensor, u: Tensor | None, eps: T
     mu_x, mu_y = pick(mixture.mu_x), pick(mixture.mu_y)
     if greedy:
         return mu_x, mu_y, pen
-    half_log_t = 0.5 * math.log(temperature)  # sigma * sqrt(T)
+    half_log_t = 0.5 * math.log(temperature_factors(temperature, style)[1])  # sigma * sqrt(T)
     log_sx, log_sy, rho_hat = (pick(v) for v in bounded(mixture))  # the model's bounds, [B]
     sx, sy = torch.exp(log_sx + half_log_t), torch.exp(log_sy + half_log_t)
     rho = torch.tanh(rho_hat)
@@ -129,7 +146,8 @@ def encode(model: nn.Module, sketches: SketchInput, *, sample_z: bool = False,
 def sample(model: nn.Module, n: int, *, max_len: int = 250, temperature: float = DEFAULT_TEMPERATURE,
            greedy: bool = False, seed: int | None = None, generator: torch.Generator | None = None,
            z: Tensor | None = None, prime: SketchInput | None = None,
-           device: torch.device | str | None = None, same_noise: bool = False) -> list[np.ndarray]:
+           device: torch.device | str | None = None, same_noise: bool = False,
+           temperature_style: str = "paper") -> list[np.ndarray]:
     """Draw ``n`` sketches together; returns stroke-3 arrays ``[len_i, 3]`` in normalised units.
 
     * unconditional: a decoder-only model, or a VAE with ``z ~ N(0, I)`` drawn per sketch;
@@ -139,8 +157,9 @@ def sample(model: nn.Module, n: int, *, max_len: int = 250, temperature: float =
     ``seed`` or ``generator`` make the result reproducible (see the module docstring);
     ``same_noise`` gives every sketch the first one's random draws (frames of an interpolation).
     ``device`` is where the model lives (default: its parameters' device).
+    ``temperature_style``: "paper" or "magenta-js" (see ``sampling_defaults``).
     """
-    _check_args(n, max_len, temperature, greedy, seed, generator)
+    _check_args(n, max_len, temperature, greedy, seed, generator, temperature_style)
     if seed is not None:
         generator = torch.Generator().manual_seed(seed)
     device = torch.device(device) if device is not None else _device_of(model)
@@ -162,7 +181,8 @@ def sample(model: nn.Module, n: int, *, max_len: int = 250, temperature: float =
     with torch.inference_mode(), _eval(model):
         x, lengths = _prime_batch(prime, n, device)
         inputs, state = _primed_state(model, x, lengths, z, n)
-        points = _decode(model, inputs, z, state, u, eps, max_len, temperature, greedy)
+        points = _decode(model, inputs, z, state, u, eps, max_len, temperature, greedy,
+                         temperature_style)
     return _to_stroke3(x, lengths, points)
 
 
@@ -215,7 +235,8 @@ def interpolate(model: nn.Module, x_a: np.ndarray | tuple[Tensor, Tensor],
 
 
 def _decode(model: nn.Module, inputs: Tensor, z: Tensor | None, state, u: Tensor | None,
-            eps: Tensor | None, max_len: int, temperature: float, greedy: bool) -> Tensor:
+            eps: Tensor | None, max_len: int, temperature: float, greedy: bool,
+            style: str = "paper") -> Tensor:
     """The batched decode loop: returns ``[n, S, 3]`` rows ``(dx, dy, pen)``, ``S <= max_len``.
 
     Once a sketch draws p3 its pen is pinned at 2 ("finished"); its row keeps being computed (the
@@ -227,7 +248,7 @@ def _decode(model: nn.Module, inputs: Tensor, z: Tensor | None, state, u: Tensor
     for t in range(max_len):
         mixture, q_logits, state = model.decode_step(inputs, z, state)  # [n, M], [n, 3]
         dx, dy, pen = draw_step(mixture, q_logits, None if u is None else u[:, t],
-                                None if eps is None else eps[:, t], temperature, greedy)  # [n]
+                                None if eps is None else eps[:, t], temperature, greedy, style)  # [n]
         pen = torch.where(finished, 2, pen)
         steps.append(torch.stack([dx, dy, pen.to(dx.dtype)], -1))  # [n, 3]
         finished = finished | (pen == 2)
@@ -301,8 +322,11 @@ def _to_stroke3(x: Tensor | None, lengths: Tensor | None, points: Tensor) -> lis
     return out
 
 
-def _check_args(n: int, max_len: int, temperature: float, greedy: bool, seed, generator) -> None:
+def _check_args(n: int, max_len: int, temperature: float, greedy: bool, seed, generator,
+                style: str = "paper") -> None:
     problems = []
+    if style not in TEMPERATURE_STYLES:
+        problems.append(f"temperature_style={style!r} (need one of {', '.join(TEMPERATURE_STYLES)})")
     if n < 1:
         problems.append(f"n={n} (need >= 1)")
     if max_len < 1:

@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
+from sketchrnn.sampling_defaults import (
+    DEFAULT_TEMPERATURE,
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    TEMPERATURE_STYLES,
+)
 
 FORMATS = ("png", "svg", "gif")
 
@@ -99,9 +104,13 @@ def _print_summary(title: str, sketches: list[Any], paths: list[Path], seconds: 
 @click.option("-n", "count", type=click.IntRange(1, 10_000), default=10, show_default=True,
               help="How many sketches.")
 @click.option("--greedy", is_flag=True, help="Most likely strokes instead of random draws.")
+@click.option("--temperature-style", type=click.Choice(TEMPERATURE_STYLES), default="paper",
+              show_default=True, help="paper: logits / T; magenta-js: logits / (0.5 + 0.5 T), as "
+              "in the browser. Both: sigma * sqrt(T).")
 @model_options
-def sample(category: str, count: int, greedy: bool, runs_dir: Path, checkpoint: Path | None,
-           out_dir: Path | None, temperature: float, seed: int, formats: str) -> None:
+def sample(category: str, count: int, greedy: bool, temperature_style: str, runs_dir: Path,
+           checkpoint: Path | None, out_dir: Path | None, temperature: float, seed: int,
+           formats: str) -> None:
     """Draw new sketches of CATEGORY with its trained draw model (its latest checkpoint).
 
     \b
@@ -119,7 +128,7 @@ def sample(category: str, count: int, greedy: bool, runs_dir: Path, checkpoint: 
     category, model, meta = load_draw_model(category, runs_dir, checkpoint)
     start = time.perf_counter()
     sketches = draw(model, count, temperature=temperature, greedy=greedy, seed=seed,
-                    max_len=meta.max_seq_len)
+                    max_len=meta.max_seq_len, temperature_style=temperature_style)
     seconds = time.perf_counter() - start
     sketches = [denormalise(s, meta.scale) for s in sketches]
     paths = write_sketches(sketches, output_dir(out_dir, category), fmts, "sample")

@@ -27,13 +27,15 @@ def require_magenta_js() -> None:
         pytest.skip(f"@magenta/sketch is not installed (cd {NODE_DIR} && npm ci)")
 
 
-def magenta_pdf(model_file: Path, inputs: np.ndarray, tmp_path: Path) -> dict[str, np.ndarray]:
-    """magenta-js's getPDF after each of ``inputs [T, 5]`` (model units): fields ``[T, 20]``,
-    pen ``[T, 3]``."""
+def magenta_pdf(model_file: Path, inputs: np.ndarray, tmp_path: Path,
+                temperature: float = 1.0) -> dict[str, np.ndarray]:
+    """magenta-js's getPDF(state, temperature) after each of ``inputs [T, 5]`` (model units):
+    fields ``[T, 20]``, pen ``[T, 3]``."""
     require_magenta_js()
     inputs_file, out_file = tmp_path / "inputs.json", tmp_path / "pdf.json"
     inputs_file.write_text(json.dumps(inputs.tolist()))
-    subprocess.run([NODE, str(NODE_DIR / "pdf.js"), str(model_file), str(inputs_file), str(out_file)],
+    subprocess.run([NODE, str(NODE_DIR / "pdf.js"), str(model_file), str(inputs_file), str(out_file),
+                    repr(temperature)],
                    check=True, cwd=NODE_DIR, capture_output=True, timeout=120)
     steps = json.loads(out_file.read_text())["steps"]
     return {k: np.array([s[k] for s in steps]) for k in steps[0]}
