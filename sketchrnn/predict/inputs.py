@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sketchrnn.data.bounds import check_coord_array, check_sizes, is_number
+from sketchrnn.data.bounds import MAX_COORD, check_coord_array, check_sizes, is_coord, is_number
 from sketchrnn.data.drawing import RDP_EPSILON, drawing_to_stroke3, point_lines, quickdraw_lines
 from sketchrnn.errors import DataError, InputError
 
@@ -90,6 +90,10 @@ def _json_rows(obj: list, where: str) -> np.ndarray:
         if not (isinstance(row, list) and len(row) == 3 and all(map(is_number, row))):
             raise _error(where, f"row {i} is {json.dumps(row)[:40]}, not [dx, dy, pen] numbers",
                          f"use {JSON_LAYOUTS}")
+        # Ints first, before numpy: a 400-digit JSON int would overflow float64.
+        if any(type(v) is int and not is_coord(v) for v in row):
+            raise _error(where, f"row {i} has a value beyond +-{MAX_COORD:g}",
+                         "give offsets in pixels of the drawing canvas")
     check_sizes(len(obj), 0, where)
     return check_stroke3(np.array(obj, dtype=np.float64), where)
 

@@ -131,6 +131,7 @@ LOOSE = {
     "huge_row.json": json.dumps([[1e300, 2, 0], [3, 4, 1]]),
     "huge_point.json": json.dumps([[[0, 0], [1e300, 40]]]),
     "huge_int_point.json": "[[[0, 0], [" + "9" * 400 + ", 40]]]",
+    "huge_int_row.json": "[[0, 0, " + "9" * 400 + "], [3, 4, 1]]",
     "string_quickdraw.json": json.dumps({"drawing": [[["1", "20"], [0, 5]]]}),
     "bool_quickdraw.ndjson": json.dumps({"drawing": [[[True, 20], [0, 5]]]}) + "\n",
     "string_raw.ndjson": json.dumps({"drawing": [[["1", 20], [0, 5], [0, 1]]]}) + "\n",
