@@ -22,6 +22,17 @@ from sketchrnn.registry import short_repr
 
 DEFAULT_CATEGORIES = ["bicycle", "clock", "hand", "spider", "sun"]
 
+# The sampling temperature (Sec. 4.2 of Ha & Eck 2017; see ``sampling.draw_step``): one default
+# and one valid range for the CLI, the web API and the library. 0.25 draws clean, typical sketches
+# of a trained model; beyond 2 a draw model's samples are noise; towards 0 the softmax becomes an
+# argmax (greedy mode does that).
+DEFAULT_TEMPERATURE = 0.25
+MIN_TEMPERATURE = 1e-3
+MAX_TEMPERATURE = 2.0
+# How one T tempers the discrete choices (see ``sampling.temperature_factors``): "paper" divides
+# the mixture and pen logits by T, "magenta-js" (the browser's ``getPDF``) by 0.5 + 0.5 T.
+TEMPERATURE_STYLES = ("paper", "magenta-js")
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)

@@ -29,24 +29,32 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE, TEMPERATURE_STYLES
 from sketchrnn.data.strokes import stroke3_to_stroke5
 from sketchrnn.errors import InputError
 from sketchrnn.model.encoder import reparameterize
 from sketchrnn.model.mixture import MixtureParams, bounded
-from sketchrnn.sampling_defaults import (
-    DEFAULT_TEMPERATURE,
-    MAX_TEMPERATURE,
-    MIN_TEMPERATURE,
-    TEMPERATURE_STYLES,
-    temperature_factors,
-)
 
 SketchInput = tuple[Tensor, Tensor] | Sequence[np.ndarray]  # (x [B,T,5], lengths [B]) | stroke-3s
 
 
+def temperature_factors(temperature: float, style: str = "paper") -> tuple[float, float]:
+    """``(logit divisor, variance factor)`` for the pi and pen logits and for sigma^2.
+
+    "paper" divides the logits by T; "magenta-js" (@magenta/sketch's ``getPDF``) divides them by
+    ``0.5 + 0.5 T``, so a model samples here as it does in the browser. Both multiply sigma by
+    ``sqrt(T)``.
+    """
+    if style == "paper":
+        return temperature, temperature
+    if style == "magenta-js":
+        return 0.5 + 0.5 * temperature, temperature
+    raise ValueError(f"unknown temperature style {style!r}; use one of {TEMPERATURE_STYLES}")
+
+
 def choice_probs(mixture: MixtureParams, q_logits: Tensor, temperature: float,
                  style: str = "paper") -> tuple[Tensor, Tensor]:
-    """Tempered component and pen probabilities ``(pi [B, M], q [B, 3])`` (``sampling_defaults``
+    """Tempered component and pen probabilities ``(pi [B, M], q [B, 3])`` (``temperature_factors``
     says how each style turns T into a logit divisor)."""
     divisor, _ = temperature_factors(temperature, style)
     return F.softmax(mixture.pi_logits / divisor, -1), F.softmax(q_logits / divisor, -1)
@@ -157,7 +165,7 @@ def sample(model: nn.Module, n: int, *, max_len: int = 250, temperature: float =
     ``seed`` or ``generator`` make the result reproducible (see the module docstring);
     ``same_noise`` gives every sketch the first one's random draws (frames of an interpolation).
     ``device`` is where the model lives (default: its parameters' device).
-    ``temperature_style``: "paper" or "magenta-js" (see ``sampling_defaults``).
+    ``temperature_style``: "paper" or "magenta-js" (see ``temperature_factors``).
     """
     _check_args(n, max_len, temperature, greedy, seed, generator, temperature_style)
     if seed is not None:

@@ -15,7 +15,7 @@ LAYERS = [
     {"data"},
     {"model", "losses"},
     {"config", "registry", "interfaces", "sampling", "checkpoint", "checkpoint_meta", "render",
-     "runs", "metrics"},
+     "runs", "metrics", "export", "interop"},
     {"train"},
     {"distributed", "tuning"},
     {"predict", "evaluation"},

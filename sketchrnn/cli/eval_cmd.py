@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
+from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 
 runs_option = click.option("--runs", "runs_dir", type=click.Path(path_type=Path),
                            default=Path("runs"), show_default=True,

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
+from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 
 
 def _from_test(category: str, cut: float, index: int, predictor: Any,

@@ -8,12 +8,7 @@ from typing import Any
 
 import click
 
-from sketchrnn.sampling_defaults import (
-    DEFAULT_TEMPERATURE,
-    MAX_TEMPERATURE,
-    MIN_TEMPERATURE,
-    TEMPERATURE_STYLES,
-)
+from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE, TEMPERATURE_STYLES
 
 FORMATS = ("png", "svg", "gif")
 

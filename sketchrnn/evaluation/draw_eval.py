@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from sketchrnn.data.strokes import SketchSet
-from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE
+from sketchrnn.config import DEFAULT_TEMPERATURE
 
 
 @torch.inference_mode()

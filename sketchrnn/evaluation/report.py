@@ -18,7 +18,7 @@ import numpy as np
 
 from sketchrnn._io import write_text_atomic
 from sketchrnn.evaluation.protocol import Protocol
-from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE
+from sketchrnn.config import DEFAULT_TEMPERATURE
 
 REFERENCE = {"accuracy_mean": 0.958, "accuracy_std": 0.0017, "runs": 10, "n": 10_000,
              "categories": ["bicycle", "clock", "hand", "spider", "sun"],

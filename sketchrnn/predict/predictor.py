@@ -24,7 +24,7 @@ import numpy as np
 
 from sketchrnn.checkpoint_meta import META
 from sketchrnn.data.drawing import RDP_EPSILON, simplify_stroke3
-from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE
+from sketchrnn.config import DEFAULT_TEMPERATURE
 from sketchrnn.data.strokes import SketchSet
 from sketchrnn.predict.calibration import CALIBRATION_T, calibrate, ood_scores, read_calibration
 from sketchrnn.predict.inference import classify, log_softmax, normalise

@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
 from sketchrnn.data.bounds import MAX_COORD, MAX_POINTS, MAX_STROKES
-from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
+from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_SAMPLES = 16

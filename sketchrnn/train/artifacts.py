@@ -12,7 +12,7 @@ import torch
 
 from sketchrnn import __version__
 from sketchrnn._io import write_text_atomic
-from sketchrnn.sampling_defaults import DEFAULT_TEMPERATURE
+from sketchrnn.config import DEFAULT_TEMPERATURE
 from sketchrnn.train.job import JobSpec
 from sketchrnn.runs import JobDir, is_checkpoint, recover_interrupted_swap
 from sketchrnn.train.tasks import Task

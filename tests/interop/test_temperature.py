@@ -18,7 +18,7 @@ from sketchrnn.errors import InputError
 from sketchrnn.interop.importing import build_imported
 from sketchrnn.interop.magenta_json import read_model
 from sketchrnn.sampling import choice_probs, sample
-from sketchrnn.sampling_defaults import temperature_factors
+from sketchrnn.sampling import temperature_factors
 
 from .magenta_js import gen_json, magenta_pdf, stroke_inputs
 
