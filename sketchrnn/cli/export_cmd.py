@@ -34,6 +34,6 @@ def export_model(category: str, runs_dir: Path, checkpoint: Path | None, out_fil
     (category,) = check_categories([category])
     path = Path(checkpoint) if checkpoint is not None else draw_checkpoint(runs_dir, category)
     out_file = out_file or Path(f"{slug(category)}.gen.json")
-    text = export_checkpoint(path, slug(category))
+    text = export_checkpoint(path, category)
     write_text_atomic(out_file, text, overwrite=False)
     console().print(f"exported {path} to {out_file} ({len(text):,} bytes)")

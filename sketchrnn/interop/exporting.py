@@ -21,8 +21,9 @@ DECODER_ONLY_FIX = ("train a decoder-only model (`--set draw.model.name=sketch_r
                     "LSTM cell) to run it in magenta-js")
 
 
-def exportable(meta: Any, where: Path) -> None:
-    """A CheckpointError naming what magenta-js's format cannot hold in the model ``meta`` describes."""
+def exportable(meta: Any, where: Path, category: str | None = None) -> None:
+    """A CheckpointError naming what magenta-js's format cannot hold in the model ``meta``
+    describes (or, given ``category``, when the model draws another one)."""
     if meta.task != "draw":
         raise CheckpointError(f"{where} holds a {meta.task} model; only draw models export",
                               "pass a draw model's checkpoint (runs/draw-<category>/checkpoints/latest)")
@@ -39,6 +40,10 @@ def exportable(meta: Any, where: Path) -> None:
     if len(meta.categories) != 1:
         raise CheckpointError(f"{where} draws {len(meta.categories)} categories; a magenta-js "
                               "model draws one", "export a single-category draw model")
+    if category is not None and meta.categories != [category]:
+        raise CheckpointError(f"{where} draws {meta.categories[0]!r}, not {category!r}",
+                              f"name the category it draws, e.g. {meta.categories[0]!r}, or pass "
+                              "another --checkpoint")
 
 
 def to_magenta(model: Any, meta: Any, name: str) -> MagentaModel:
@@ -49,12 +54,14 @@ def to_magenta(model: Any, meta: Any, name: str) -> MagentaModel:
                         tensors=tensors)
 
 
-def export_checkpoint(path: Path, name: str) -> str:
-    """The ``.gen.json`` text of the draw checkpoint at ``path``; CheckpointError for what the
-    format cannot hold (the model kind, the cell, > 20 mixtures, weights beyond +-10)."""
+def export_checkpoint(path: Path, category: str) -> str:
+    """The ``.gen.json`` text of ``category``'s draw checkpoint at ``path``; CheckpointError for
+    what the format cannot hold (the model kind, the cell, > 20 mixtures, weights beyond +-10)."""
     from sketchrnn.checkpoint_meta import read_meta
     from sketchrnn.runs import load_draw
 
-    exportable(read_meta(path), Path(path))
+    from sketchrnn.interop.pretrained import model_name
+
+    exportable(read_meta(path), Path(path), category)
     model, meta = load_draw(Path(path))
-    return dumps_model(to_magenta(model, meta, name))
+    return dumps_model(to_magenta(model, meta, model_name(category)))

@@ -133,3 +133,11 @@ def test_existing_output_is_kept(tmp_path, capsys):
     code, output = _export(capsys, tmp_path / "runs", "cat", tmp_path / "cat.gen.json")
     assert code == 1 and "already exists" in output
     assert (tmp_path / "cat.gen.json").read_text() == "mine"
+
+
+def test_checkpoint_of_another_category_is_refused(tmp_path, capsys):
+    _save(tmp_path / "runs", "pig")
+    path = draw_checkpoint(tmp_path / "runs", "pig")
+    code, output = run_cli(capsys, "export", "cat", "--checkpoint", str(path), "--out", str(tmp_path / "x.gen.json"))
+    assert code == 1 and "draws 'pig', not 'cat'" in output, output
+    assert not (tmp_path / "x.gen.json").exists()
