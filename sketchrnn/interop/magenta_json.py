@@ -63,14 +63,13 @@ def read_model(path: str | Path) -> MagentaModel:
     path = Path(path)
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise CheckpointError(f"{path} is {size:,} bytes, more than a magenta-js model holds "
-                                  f"({MAX_FILE_BYTES:,} at most)", FIX)
-        data = json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError, RecursionError, ValueError) as e:
-        if isinstance(e, CheckpointError):
-            raise
+        if size <= MAX_FILE_BYTES:
+            data = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, RecursionError, ValueError) as e:  # JSONDecodeError: ValueError
         raise CheckpointError(f"{path} is not a readable JSON model file: {str(e)[:120]}", FIX) from e
+    if size > MAX_FILE_BYTES:
+        raise CheckpointError(f"{path} is {size:,} bytes, more than a magenta-js model holds "
+                              f"({MAX_FILE_BYTES:,} at most)", FIX)
     return parse_model(data, str(path))
 
 

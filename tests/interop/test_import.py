@@ -138,3 +138,12 @@ def test_bad_files_give_one_line_and_write_nothing(make, words, tmp_path, capsys
     assert code == 1, output
     assert words in output and len(output.strip().splitlines()) == 1, output
     assert not (tmp_path / "runs").exists()
+
+
+def test_oversized_file_is_refused_unread(tmp_path, capsys, monkeypatch):
+    import sketchrnn.interop.magenta_json as magenta_json
+
+    monkeypatch.setattr(magenta_json, "MAX_FILE_BYTES", 1000)
+    code, output = _import(capsys, _write(tmp_path, gen_json(8)), tmp_path / "runs")
+    assert code == 1 and "more than a magenta-js model holds" in output, output
+    assert not (tmp_path / "runs").exists()
