@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tuning_helpers import REPO, cli_command, cli_env, run_cli
+from tuning_helpers import REPO, cli_command, cli_env, helpers, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -91,6 +91,15 @@ def test_the_interrupted_run_says_how_to_resume(sweep):
     assert first.returncode == 130, first.stdout[-3000:] + first.stderr[-3000:]
     assert "run the same command again to resume" in first.stdout
     assert sweep.done_first, "no trial finished before the interruption"
+
+
+def test_rays_own_messages_stay_off_the_terminal_also_on_ctrl_c(sweep):
+    ray_line = helpers().RAY_LINE
+    for run in (sweep.first, sweep.second):  # interrupted (Ray shut down on SIGINT), then completed
+        output = run.stdout + run.stderr
+        assert not [line for line in output.splitlines() if ray_line.search(line)], output[-3000:]
+        assert f"Ray's logs: {sweep.dir / 'ray-logs'}/ (--verbose shows them here)" in output
+    assert (sweep.dir / "ray-logs").resolve().name == "logs"
 
 
 def test_the_same_command_resumes_the_sweep(sweep):
