@@ -208,3 +208,35 @@ def test_real_shared_pig():
     assert all(s.ndim == 2 and s.shape[1] == 3 for s in splits.train[:50])
     alarm = QUICKDRAW.load("alarm_clock", data_dir=folder)  # file name has a space
     assert len(alarm.train) == 1800
+
+
+# -- fetching before training (what `fit` does on the driver) ----------------------------------
+
+
+def test_fetch_downloads_each_category_once_and_training_reads_the_cache(server, cache):
+    from sketchrnn.config import DataConfig
+    from sketchrnn.train.fetch import fetch_categories
+    from sketchrnn.train.job import load_splits
+
+    write_npz(server.root / "pig.npz", n_train=5)
+    write_npz(server.root / "alarm clock.npz", n_train=7)
+    data = DataConfig(cache_dir=cache)
+    seen = []
+    fetch_categories(["pig", "alarm clock"], data, progress=lambda name, done, total: seen.append(name))
+    assert server.requests == ["/pig.npz", "/alarm%20clock.npz"] and set(seen) == {"pig", "alarm clock"}
+    fetch_categories(["pig", "alarm clock"], data)
+    assert len(load_splits("alarm clock", data).train) == 7  # what a worker does
+    assert len(server.requests) == 2  # neither the second fetch nor the load downloaded again
+
+
+def test_fetch_reports_every_failed_download_together(server, cache):
+    from sketchrnn.config import DataConfig
+    from sketchrnn.train.fetch import fetch_categories
+
+    write_npz(server.root / "pig.npz")
+    with pytest.raises(DataError) as info:
+        fetch_categories(["pig", "sun", "cat"], DataConfig(cache_dir=cache))
+    message = info.value.message
+    assert message.startswith("no data for 2 of 3 categories") and "HTTP 404" in message
+    assert "/sun.npz" in message and "/cat.npz" in message and "/pig.npz" not in message
+    assert sorted(p.name for p in cache.iterdir()) == ["pig.npz"]
