@@ -10,7 +10,8 @@ Ray's own messages stay off the user's terminal unless `verbose`: the workers' o
 log records are not forwarded to the driver (`log_to_driver=False`, `logging_level=ERROR`), and
 the raylet's messages (worker-start warnings, errors of killed workers), which Ray prints on the
 driver's stdout whatever `log_to_driver` says, go to `raylet-messages.log` in the session's
-logs folder. That folder is linked as `<log_dir>/ray-logs`, so the run's folder leads to them.
+logs folder, and the driver's "ray" logger to `ray-driver.log` there. That folder is linked
+as `<log_dir>/ray-logs`, so the run's folder leads to them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ ADDRESS_FIX = "check --address / RAY_ADDRESS, or leave both unset to start a loc
 UNKNOWN_LOGS = "the Ray session's logs/ folder"
 LOG_LINK = "ray-logs"  # <log_dir>/ray-logs -> the Ray session's logs folder
 RAYLET_MESSAGES = "raylet-messages.log"
+DRIVER_LOG = "ray-driver.log"  # the driver's own Ray log records (e.g. Tune's failed-trial tracebacks)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def ray_session(address: str | None, *, log_dir: Path | None = None,
             import ray
 
             ray.shutdown()  # the driver owns every controller and worker: they all go with it
-            _restore_stdout_printer()
+            _undo_redirections()
 
 
 def connect(address: str | None, *, log_dir: Path | None = None, verbose: bool = False) -> RaySession:
@@ -82,6 +84,7 @@ def connect(address: str | None, *, log_dir: Path | None = None, verbose: bool =
     if logs is not None and logs.is_dir():  # not so for a ray:// client
         if not verbose:
             _print_raylet_messages_to(logs / RAYLET_MESSAGES)
+            _log_ray_records_to(logs / DRIVER_LOG)
         if log_dir is not None:
             _link(Path(log_dir) / LOG_LINK, logs)
     return RaySession(owned=True, logs=str(logs) if logs else UNKNOWN_LOGS)
@@ -94,23 +97,42 @@ def _print_raylet_messages_to(path: Path) -> None:
 
     if not hasattr(ray_worker, "print_to_stdstream"):
         return  # another Ray version: its messages stay on the terminal
+    original = ray_worker.print_to_stdstream
 
     def to_file(data: dict, ignore_prefix: bool) -> None:
         with open(path, "a", encoding="utf-8") as sink:
             ray_worker.print_worker_logs(data, sink, ignore_prefix)
 
-    _ORIGINAL_PRINTER.setdefault("print_to_stdstream", ray_worker.print_to_stdstream)
     ray_worker.print_to_stdstream = to_file
+    _UNDO.append(lambda: setattr(ray_worker, "print_to_stdstream", original))
 
 
-def _restore_stdout_printer() -> None:
-    if "print_to_stdstream" in _ORIGINAL_PRINTER:
-        import ray._private.worker as ray_worker
+def _log_ray_records_to(path: Path) -> None:
+    """The driver's "ray" logger (Tune's controller logs each failed trial with its traceback
+    there, although the CLI reports it) writes to `path` instead of stderr."""
+    ray_logger = logging.getLogger("ray")
+    original = list(ray_logger.handlers)
+    to_file = logging.FileHandler(path, encoding="utf-8", delay=True)
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for handler in original:
+        ray_logger.removeHandler(handler)
+    ray_logger.addHandler(to_file)
 
-        ray_worker.print_to_stdstream = _ORIGINAL_PRINTER.pop("print_to_stdstream")
+    def undo() -> None:
+        ray_logger.removeHandler(to_file)
+        to_file.close()
+        for handler in original:
+            ray_logger.addHandler(handler)
+
+    _UNDO.append(undo)
 
 
-_ORIGINAL_PRINTER: dict[str, object] = {}
+def _undo_redirections() -> None:
+    while _UNDO:
+        _UNDO.pop()()
+
+
+_UNDO: list[Callable[[], None]] = []  # what connect() redirected, undone after ray.shutdown()
 
 
 def _link(link: Path, target: Path) -> None:
