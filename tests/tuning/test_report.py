@@ -131,6 +131,7 @@ def test_best_config_header_is_a_fit_command_that_trains_the_tuned_model(tmp_pat
     assert command[:2] == ["sketchrnn", "fit"]
     trained = []  # the real `fit` command, with training replaced by a record of its jobs
     monkeypatch.setattr(fit_cmd, "run_in_process", lambda jobs, *a, **k: trained.extend(jobs) or [])
+    monkeypatch.setattr(fit_cmd, "fetch_data", lambda categories, data: None)  # no data, no network
     fit_cmd.fit.main(command[2:], standalone_mode=False)
     assert [(j.name, j.categories) for j in trained] == [(job, categories)]
     assert trained[0].settings.train.lr == 2e-3 and trained[0].settings.train.steps == 10
