@@ -37,6 +37,18 @@ def valid_metrics(row: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
+def final_valid_metrics(job_dir: Path) -> dict[str, Any] | None:
+    """The validation metrics a finished job's latest checkpoint recorded, as Tune metrics."""
+    from sketchrnn.checkpoint_meta import read_meta_if_present
+    from sketchrnn.runs import JobDir
+
+    meta = read_meta_if_present(JobDir(job_dir).latest)
+    if meta is None:
+        return None
+    row = {k.removeprefix("valid_"): v for k, v in meta.metrics.items() if k.startswith("valid_")}
+    return valid_metrics({**row, "split": "valid", "step": meta.step}) if row else None
+
+
 def make_valid_report(trial_id: str) -> Any:
     """The Train run callback (it runs in the Train controller) for one trial.
 
@@ -101,7 +113,12 @@ def run_trial(params: dict[str, Any], *, setup: dict[str, Any]) -> None:
                   settings=getattr(config, task))
     job_dir = Path(setup["sweep_dir"]) / trial_id / JOB_DIR
     if finished(job, job_dir) is not None:
-        return  # restored after an interruption that came between its last step and Tune's bookkeeping
+        # Restored after an interruption that came between its last step and Tune's bookkeeping:
+        # Tune still needs a result with the sweep's metric, so hand it the recorded final one.
+        final = final_valid_metrics(job_dir)
+        if final is not None:
+            ray.tune.report(final)
+        return
     try:
         hub = ray.get_actor(HUB_NAME)
     except ValueError:  # no hub (e.g. a test calling this directly): no failure memory, no live rows

@@ -13,7 +13,7 @@ from sketchrnn.errors import ConfigError, SketchRNNError
 from sketchrnn.tuning.report import best_row, plot_trials, resolved_config, summarise, write_best
 from sketchrnn.tuning.space import parse_space
 from sketchrnn.tuning.sweep import SweepRun, SweepSpec, plan_resources, prepare_dir
-from sketchrnn.tuning.trial import TrialFailed, valid_metrics
+from sketchrnn.tuning.trial import TrialFailed, final_valid_metrics, valid_metrics
 
 
 def make_spec(tmp_path: Path, **kw) -> SweepSpec:
@@ -59,6 +59,15 @@ def test_valid_rows_become_tune_metrics():
     assert valid_metrics({"job": "t", "step": 5, "split": "valid", "loss": 1.5, "accuracy": 0.5}) == {
         "valid_loss": 1.5, "valid_accuracy": 0.5, "step": 5}
     assert valid_metrics({"job": "t", "step": 5, "split": "train", "loss": 1.5}) is None
+
+
+def test_a_finished_trial_hands_tune_its_recorded_validation_metrics(tiny_runs):
+    # A trial restored after finishing must still give Tune a result with the sweep's metric.
+    recorded = json.loads((tiny_runs / "predict" / "checkpoints" / "latest" / "meta.json").read_text())
+    final = final_valid_metrics(tiny_runs / "predict")
+    assert final["valid_accuracy"] == recorded["metrics"]["valid_accuracy"]
+    assert final["step"] == recorded["step"]
+    assert final_valid_metrics(tiny_runs / "no-such-job") is None
 
 
 def _trial(root: Path, trial_id: str, params: dict, valid: list[tuple[int, float]], error=None):
