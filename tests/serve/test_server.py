@@ -97,8 +97,9 @@ def test_headers_then_a_stalled_body_get_408_and_a_close_within_the_deadline(por
 
 @pytest.mark.parametrize("sent", [b"", b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0"])
 def test_nothing_or_partial_headers_get_closed_within_the_deadline(port, sent):
-    s = connect(port)
+    # The server's clock starts when it accepts, which can come before connect() returns here.
     start = time.monotonic()
+    s = connect(port)
     s.sendall(sent)
     data, closed = read_until_closed(s)
     assert data.startswith(b"HTTP/1.1 408")
