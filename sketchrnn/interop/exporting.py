@@ -3,7 +3,9 @@
 magenta-js runs the unconditional decoder only: zero initial state, the previous point as the
 only input. Our ``sketch_rnn_uncond`` with the plain LSTM cell is exactly that model. A VAE's
 decoder is conditioned on z (its initial state and every input), so running it without z is a
-different model: it is refused rather than silently changed. The layer-norm cell has no place in
+different model: it is refused rather than silently changed. The full VAE (encoder and decoder)
+has a browser layout too, read by magenta-demos' ``sketch_rnn.js``; that library is published on
+no package registry, so no test could run it, and an exporter nobody can check is not offered. The layer-norm cell has no place in
 the format (magenta-js runs ``tf.basicLSTMCell``).
 """
 
@@ -28,8 +30,11 @@ def exportable(meta: Any, where: Path, category: str | None = None) -> None:
         raise CheckpointError(f"{where} holds a {meta.task} model; only draw models export",
                               "pass a draw model's checkpoint (runs/draw-<category>/checkpoints/latest)")
     if meta.model == "sketch_rnn":
-        raise CheckpointError(f"{where} is a VAE (sketch_rnn): its decoder needs the latent z, and "
-                              "magenta-js's .gen.json runs the decoder alone", DECODER_ONLY_FIX)
+        raise CheckpointError(f"{where} is a VAE (sketch_rnn): export writes the decoder-only model "
+                              "of magenta-js's unconditional SketchRNN, and a VAE's decoder needs its "
+                              "latent z; the full VAE layout (magenta-demos' sketch_rnn.js) is not "
+                              "offered because that library is on no package registry, so the "
+                              "export could not be tested against it", DECODER_ONLY_FIX)
     if meta.model != MODEL_NAME:
         raise CheckpointError(f"{where} holds a {meta.model!r} model; magenta-js runs only "
                               f"{MODEL_NAME!r}", DECODER_ONLY_FIX)

@@ -105,7 +105,7 @@ def test_round_trip(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("model_name, kwargs, words", [
-    ("sketch_rnn", {"enc_hidden": 8, "z_dim": 4}, "VAE"),
+    ("sketch_rnn", {"enc_hidden": 8, "z_dim": 4}, "full VAE layout (magenta-demos"),
     ("sketch_rnn_uncond", {"cell": "layer_norm"}, "'layer_norm' LSTM cell"),
     ("sketch_rnn_uncond", {"n_mixtures": 21}, "21 mixture components"),
 ])
