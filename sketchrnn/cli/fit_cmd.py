@@ -60,7 +60,8 @@ def fetch_data(categories: list[str], data: Any) -> None:
 @click.option("--fresh", is_flag=True, help="Start over instead of resuming unfinished jobs.")
 @click.option("--address", envvar="RAY_ADDRESS", help="Ray cluster to join (default: start a local one).")
 @click.option("--gpus-per-worker", type=float, default=None,
-              help="GPU share per worker (default 1 when GPUs exist; 0.5 packs two workers per GPU).")
+              help="GPU share per worker (default: small jobs share a GPU, as the plan table says why; "
+                   "0.5 packs two workers per GPU).")
 @click.option("--verbose", is_flag=True, help="Show Ray's own messages here (default: only in <runs>/ray-logs/).")
 @config_options
 def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool, only: str | None,

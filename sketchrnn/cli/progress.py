@@ -116,8 +116,10 @@ def plan_table(p: Any) -> Table:
     how = (f"{len(p.rows)} jobs share {p.workers} workers"
            + (": one worker each, at most "
               f"{p.workers} at a time, biggest first" if p.queued else ""))
-    table = Table(title=f"plan: {how}", caption="effective batch = batch x workers (DDP averages "
-                  "gradients); lr is kept as configured")
+    caption = "effective batch = batch x workers (DDP averages gradients); lr is kept as configured"
+    if p.gpu_reason:
+        caption += f"\nGPU/worker: {p.gpu_reason}"
+    table = Table(title=f"plan: {how}", caption=caption)
     for col in ("job", "work %", "workers", "batch", "eff. batch", "lr", "CPU/worker", "GPU/worker"):
         table.add_column(col, justify="left" if col == "job" else "right")
     for r in p.rows:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sketchrnn.distributed.packing import local_gpu_memory_gib
 from sketchrnn.distributed.planner import Plan, plan
 from sketchrnn.distributed.storage import absolute_job, local_runs_dir
 from sketchrnn.train.job import JobSpec
@@ -70,8 +71,10 @@ def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: in
     todo = [j for j in jobs if j.name not in done]
     with ray_session(address, log_dir=root, verbose=verbose) as session:
         resources = ray.cluster_resources()
-        the_plan = plan(todo, workers, cluster_cpus=resources.get("CPU", 0.0),
-                        cluster_gpus=resources.get("GPU", 0.0), gpus_per_worker=gpus_per_worker)
+        gpus = resources.get("GPU", 0.0)
+        the_plan = plan(todo, workers, cluster_cpus=resources.get("CPU", 0.0), cluster_gpus=gpus,
+                        gpus_per_worker=gpus_per_worker,
+                        gpu_memory_gib=local_gpu_memory_gib() if gpus and gpus_per_worker is None else None)
         on_plan(the_plan)
         hub = ray.remote(num_cpus=0)(ProgressHub).remote()
         env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}

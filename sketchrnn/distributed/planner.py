@@ -21,8 +21,8 @@ Rules, and why:
 * **CPUs: share the cluster evenly.** Each worker gets ``cluster_cpus / N`` CPUs, rounded down to
   whole CPUs when there are enough (they become torch threads), or a fraction when N is larger
   than the CPU count, so that all N start at once instead of some queueing behind the others.
-* **GPUs:** ``gpus_per_worker`` (default 1 when the cluster has GPUs) for jobs whose device is
-  not ``cpu``; a job never gets more workers than the cluster has GPUs for, or it could never
+* **GPUs:** ``gpus_per_worker`` for jobs whose device is not ``cpu``; by default a fraction
+  ``1 / k`` that packs ``k`` small jobs per GPU (packing.py says how k is chosen and why); a job never gets more workers than the cluster has GPUs for, or it could never
   be scheduled. A fraction (0.5) packs several *jobs* onto one GPU, each on a single worker:
   two ranks of one DDP job on the same GPU are refused by NCCL ("duplicate GPU").
 """
@@ -33,6 +33,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from sketchrnn.distributed.packing import choose_packing
 from sketchrnn.errors import ConfigError
 from sketchrnn.train.job import JobSpec
 
@@ -65,6 +66,7 @@ class Plan:
     rows: list[PlanRow]
     workers: int  # N: training processes at a time, over all jobs
     queued: bool  # fewer workers than jobs: jobs wait for a free worker, biggest first
+    gpu_reason: str | None = None  # why each worker gets its GPU share, for the plan table
 
     def row(self, job: str) -> PlanRow:
         for r in self.rows:
@@ -79,12 +81,13 @@ class Plan:
 
 def plan(jobs: Sequence[JobSpec], workers: int, *, cluster_cpus: float, cluster_gpus: float,
          gpus_per_worker: float | None, train_sizes: Mapping[str, int] | None = None,
-         max_workers: Mapping[str, int] | None = None) -> Plan:
+         max_workers: Mapping[str, int] | None = None, gpu_memory_gib: float | None = None) -> Plan:
     """Workers, batch, lr and resources per job.
 
     ``train_sizes`` maps job name -> training sketches; by default each category counts as one
     unit (QuickDraw categories all have 70,000 training sketches). ``max_workers`` caps single
-    jobs (e.g. at 1 for jobs that cannot run DDP).
+    jobs (e.g. at 1 for jobs that cannot run DDP). ``gpu_memory_gib`` (one GPU's) bounds how
+    many jobs share a GPU when ``gpus_per_worker`` is None.
     """
     if not jobs:
         raise ConfigError("nothing to train", "name at least one category")
@@ -93,7 +96,7 @@ def plan(jobs: Sequence[JobSpec], workers: int, *, cluster_cpus: float, cluster_
                           "use --workers 1 or more, or --workers 0 to train in this process")
     if cluster_cpus <= 0:
         raise ConfigError("the Ray cluster has no CPUs", "start it with CPUs, e.g. `ray start --num-cpus 4`")
-    gpw = _gpus_per_worker(jobs, gpus_per_worker, cluster_gpus)
+    gpw, gpu_reason = _gpus_per_worker(jobs, gpus_per_worker, cluster_gpus, gpu_memory_gib)
     caps = {j.name: _cap(j, gpw, cluster_gpus, max_workers) for j in jobs}
     work = {j.name: float((train_sizes or {}).get(j.name, len(j.categories))) * j.settings.train.steps
             for j in jobs}
@@ -120,13 +123,19 @@ def plan(jobs: Sequence[JobSpec], workers: int, *, cluster_cpus: float, cluster_
             lr=lr, effective_lr=lr, cpus_per_worker=max(cpus, 0.01),
             gpus_per_worker=0.0 if j.settings.train.device == "cpu" else gpw, work=work[j.name],
         ))
-    return Plan(rows=rows, workers=workers, queued=queued)
+    return Plan(rows=rows, workers=workers, queued=queued, gpu_reason=gpu_reason)
 
 
-def _gpus_per_worker(jobs: Sequence[JobSpec], requested: float | None, cluster_gpus: float) -> float:
+def _gpus_per_worker(jobs: Sequence[JobSpec], requested: float | None, cluster_gpus: float,
+                     gpu_memory_gib: float | None) -> tuple[float, str | None]:
     wants_cuda = [j.name for j in jobs if j.settings.train.device == "cuda"]
-    if requested is None:
-        requested = 1.0 if cluster_gpus >= 1 else (cluster_gpus if cluster_gpus > 0 else 0.0)
+    on_gpu = [j for j in jobs if j.settings.train.device != "cpu"]
+    reason = f"--gpus-per-worker {requested:g}, as given" if requested is not None else None
+    if requested is None and cluster_gpus >= 1 and on_gpu:
+        packing = choose_packing(on_gpu, cluster_gpus, gpu_memory_gib)
+        requested, reason = packing.gpus_per_worker, packing.reason
+    elif requested is None:  # no GPU job, or less than one GPU in all
+        requested = 1.0 if cluster_gpus >= 1 else max(cluster_gpus, 0.0)
     if requested < 0:
         raise ConfigError(f"--gpus-per-worker {requested} is negative", "use 0, a fraction like 0.5, or 1")
     if requested > 0 and cluster_gpus <= 0:
@@ -138,7 +147,7 @@ def _gpus_per_worker(jobs: Sequence[JobSpec], requested: float | None, cluster_g
     if requested > cluster_gpus:
         raise ConfigError(f"--gpus-per-worker {requested} is more than the cluster's {cluster_gpus:g} GPUs",
                           f"use at most {cluster_gpus:g}")
-    return float(requested)
+    return float(requested), reason
 
 
 def _cap(job: JobSpec, gpw: float, cluster_gpus: float, max_workers: Mapping[str, int] | None) -> int:

@@ -77,7 +77,7 @@ def test_caps_send_spare_workers_elsewhere():
 
 
 def test_gpus_default_to_one_per_worker_and_cap_jobs():
-    jobs = jobs_for(["cat", "pig"])
+    jobs = jobs_for(["cat", "pig"], batch=1000)  # big jobs: one per GPU (small ones pack, see test_gpu_packing)
     p = plan(jobs, 6, cluster_cpus=32, cluster_gpus=2, gpus_per_worker=None)
     assert {r.gpus_per_worker for r in p.rows} == {1.0}
     assert all(r.workers <= 2 for r in p.rows)  # a job can never need more GPUs than exist
