@@ -29,7 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE, TEMPERATURE_STYLES
+from sketchrnn.config import (DEFAULT_TEMPERATURE, DEFAULT_TEMPERATURE_STYLE, MAX_TEMPERATURE, MIN_TEMPERATURE,
+                              TEMPERATURE_STYLES)
 from sketchrnn.data.strokes import stroke3_to_stroke5
 from sketchrnn.errors import InputError
 from sketchrnn.model.encoder import reparameterize
@@ -38,7 +39,7 @@ from sketchrnn.model.mixture import MixtureParams, bounded
 SketchInput = tuple[Tensor, Tensor] | Sequence[np.ndarray]  # (x [B,T,5], lengths [B]) | stroke-3s
 
 
-def temperature_factors(temperature: float, style: str = "paper") -> tuple[float, float]:
+def temperature_factors(temperature: float, style: str = DEFAULT_TEMPERATURE_STYLE) -> tuple[float, float]:
     """``(logit divisor, variance factor)`` for the pi and pen logits and for sigma^2.
 
     "paper" divides the logits by T; "magenta-js" (@magenta/sketch's ``getPDF``) divides them by
@@ -53,7 +54,7 @@ def temperature_factors(temperature: float, style: str = "paper") -> tuple[float
 
 
 def choice_probs(mixture: MixtureParams, q_logits: Tensor, temperature: float,
-                 style: str = "paper") -> tuple[Tensor, Tensor]:
+                 style: str = DEFAULT_TEMPERATURE_STYLE) -> tuple[Tensor, Tensor]:
     """Tempered component and pen probabilities ``(pi [B, M], q [B, 3])`` (``temperature_factors``
     says how each style turns T into a logit divisor)."""
     divisor, _ = temperature_factors(temperature, style)
@@ -61,7 +62,7 @@ def choice_probs(mixture: MixtureParams, q_logits: Tensor, temperature: float,
 
 
 def draw_step(mixture: MixtureParams, q_logits: Tensor, u: Tensor | None, eps: Tensor | None,
-              temperature: float, greedy: bool = False, style: str = "paper",
+              temperature: float, greedy: bool = False, style: str = DEFAULT_TEMPERATURE_STYLE,
               ) -> tuple[Tensor, Tensor, Tensor]:
     """One point per row from the decoder's outputs: ``(dx [B], dy [B], pen [B] in {0, 1, 2})``.
 
@@ -155,7 +156,7 @@ def sample(model: nn.Module, n: int, *, max_len: int = 250, temperature: float =
            greedy: bool = False, seed: int | None = None, generator: torch.Generator | None = None,
            z: Tensor | None = None, prime: SketchInput | None = None,
            device: torch.device | str | None = None, same_noise: bool = False,
-           temperature_style: str = "paper") -> list[np.ndarray]:
+           temperature_style: str = DEFAULT_TEMPERATURE_STYLE) -> list[np.ndarray]:
     """Draw ``n`` sketches together; returns stroke-3 arrays ``[len_i, 3]`` in normalised units.
 
     * unconditional: a decoder-only model, or a VAE with ``z ~ N(0, I)`` drawn per sketch;
@@ -244,7 +245,7 @@ def interpolate(model: nn.Module, x_a: np.ndarray | tuple[Tensor, Tensor],
 
 def _decode(model: nn.Module, inputs: Tensor, z: Tensor | None, state, u: Tensor | None,
             eps: Tensor | None, max_len: int, temperature: float, greedy: bool,
-            style: str = "paper") -> Tensor:
+            style: str = DEFAULT_TEMPERATURE_STYLE) -> Tensor:
     """The batched decode loop: returns ``[n, S, 3]`` rows ``(dx, dy, pen)``, ``S <= max_len``.
 
     Once a sketch draws p3 its pen is pinned at 2 ("finished"); its row keeps being computed (the
@@ -331,7 +332,7 @@ def _to_stroke3(x: Tensor | None, lengths: Tensor | None, points: Tensor) -> lis
 
 
 def _check_args(n: int, max_len: int, temperature: float, greedy: bool, seed, generator,
-                style: str = "paper") -> None:
+                style: str = DEFAULT_TEMPERATURE_STYLE) -> None:
     problems = []
     if style not in TEMPERATURE_STYLES:
         problems.append(f"temperature_style={style!r} (need one of {', '.join(TEMPERATURE_STYLES)})")

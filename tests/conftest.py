@@ -127,3 +127,23 @@ def tiny_runs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_data(tiny_runs) -> Path:
     return tiny_runs_module()._CACHE["data"]
+
+
+@pytest.fixture
+def sample_styles(monkeypatch) -> list[str]:
+    """The temperature style each ``sampling.sample`` call resolves to, in call order (the real
+    sampler still runs). Commands import it lazily, so patching the module attribute reaches them."""
+    import inspect
+
+    import sketchrnn.sampling as sampling
+
+    seen: list[str] = []
+    real = sampling.sample
+    default = inspect.signature(real).parameters["temperature_style"].default
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("temperature_style", default))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sampling, "sample", spy)
+    return seen

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from sketchrnn.cli.options import temperature_style_option
 from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 
 runs_option = click.option("--runs", "runs_dir", type=click.Path(path_type=Path),
@@ -119,12 +120,14 @@ def eval_predict(n_runs: int, n: int, cut_min: float, cut_max: float, seed: int,
 @click.option("--temperature", type=click.FloatRange(MIN_TEMPERATURE, MAX_TEMPERATURE),
               default=DEFAULT_TEMPERATURE,
               show_default=True)
+@temperature_style_option
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint", type=click.Path(path_type=Path), help="The draw checkpoint.")
 @runs_option
 @data_option
 @json_option
-def eval_draw(category: str, n: int, temperature: float, seed: int, checkpoint: Path | None,
+def eval_draw(category: str, n: int, temperature: float, temperature_style: str, seed: int,
+              checkpoint: Path | None,
               runs_dir: Path, data_dir: Path | None, as_json: bool) -> None:
     """Test-split losses of CATEGORY's draw model and how recognisable its samples are.
 
@@ -142,7 +145,7 @@ def eval_draw(category: str, n: int, temperature: float, seed: int, checkpoint: 
 
     (category,) = check_categories([category])
     result = evaluate_draw(category, runs_dir, checkpoint, n=n, temperature=temperature,
-                           seed=seed, data_dir=data_dir)
+                           temperature_style=temperature_style, seed=seed, data_dir=data_dir)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -157,7 +160,8 @@ def eval_draw(category: str, n: int, temperature: float, seed: int, checkpoint: 
     if r is None:
         console().print(f"recognisability: skipped ({result['recognisability_note']})")
     else:
-        console().print(f"recognisability at T={r['temperature']:g}: {r['recognised']:.1%} of "
+        console().print(f"recognisability at T={r['temperature']:g} ({r['temperature_style']}): "
+                        f"{r['recognised']:.1%} of "
                         f"{r['n']} samples labelled {category!r} "
                         f"({r['recognised_in_distribution']:.1%} also in-distribution); "
                         f"assigned: {r['assigned']}")

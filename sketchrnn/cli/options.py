@@ -11,6 +11,16 @@ import click
 CONFIG_HELP = "TOML or YAML file with [data], [draw.*], [predict.*] sections."
 
 
+def temperature_style_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--temperature-style, for every command that draws with a draw model."""
+    from sketchrnn.config import DEFAULT_TEMPERATURE_STYLE, TEMPERATURE_STYLES
+
+    return click.option(
+        "--temperature-style", type=click.Choice(TEMPERATURE_STYLES), default=DEFAULT_TEMPERATURE_STYLE,
+        show_default=True, help="How T tempers pen and mixture choices: magenta-js divides their "
+        "logits by 0.5 + 0.5 T (as in the browser), paper by T. Both: sigma * sqrt(T).")(func)
+
+
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--config, --set, --data-dir, --cache-dir, --preset, --steps."""
     options = [

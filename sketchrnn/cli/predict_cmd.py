@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from sketchrnn.cli.options import temperature_style_option
 from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 
 
@@ -37,7 +38,7 @@ def _from_test(category: str, cut: float, index: int, predictor: Any,
 
 
 def _write_completion(prediction: Any, raw_px: Any, runs_dir: Path, out_dir: Path, stem: str,
-                      seed: int, temperature: float) -> dict[str, Any] | None:
+                      seed: int, temperature: float, temperature_style: str) -> dict[str, Any] | None:
     from sketchrnn import render
     from sketchrnn.cli.outputs import writing_into
     from sketchrnn.predict.predictor import complete
@@ -53,7 +54,8 @@ def _write_completion(prediction: Any, raw_px: Any, runs_dir: Path, out_dir: Pat
                                 f"(train one: sketchrnn fit {category!r} --only draw)")
         return None
     model, meta = load_draw(path)
-    full = complete(model, meta, raw_px, seed=seed, temperature=temperature)
+    full = complete(model, meta, raw_px, seed=seed, temperature=temperature,
+                    temperature_style=temperature_style)
     with writing_into(out_dir):
         out_dir.mkdir(parents=True, exist_ok=True)
         png = render.to_png(full, out_dir / f"{stem}_completion.png")
@@ -61,7 +63,7 @@ def _write_completion(prediction: Any, raw_px: Any, runs_dir: Path, out_dir: Pat
         given = render.to_png(raw_px, out_dir / f"{stem}_input.png")
     return {"category": category, "checkpoint": str(path), "png": str(png), "gif": str(gif),
             "input_png": str(given), "points": int(len(full)), "seed": seed,
-            "temperature": temperature}
+            "temperature": temperature, "temperature_style": temperature_style}
 
 
 def _show(prediction: Any) -> None:
@@ -114,12 +116,13 @@ def _show(prediction: Any) -> None:
 @click.option("--temperature", type=click.FloatRange(MIN_TEMPERATURE, MAX_TEMPERATURE),
               default=DEFAULT_TEMPERATURE,
               show_default=True, help="Sampling temperature of the completion.")
+@temperature_style_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the completion.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for machines).")
 def predict(sketch_file: Path | None, from_test: str | None, cut: float, index: int, top_k: int,
             runs_dir: Path, checkpoint: Path | None, data_dir: Path | None, out_dir: Path | None,
-            no_complete: bool, recalibrate: bool, temperature: float, seed: int,
-            as_json: bool) -> None:
+            no_complete: bool, recalibrate: bool, temperature: float, temperature_style: str,
+            seed: int, as_json: bool) -> None:
     """Classify an incomplete SKETCH_FILE, say when it is none of the known categories, and draw
     the rest with the predicted category's draw model (PNG + GIF).
 
@@ -158,7 +161,7 @@ def predict(sketch_file: Path | None, from_test: str | None, cut: float, index: 
             default_out = Path("predictions")
         prediction.completion = _write_completion(
             prediction, predictor.to_pixels(sketch), runs_dir, out_dir or default_out, stem, seed,
-            temperature)
+            temperature, temperature_style)
     if as_json:
         click.echo(json.dumps(prediction.to_dict(), indent=2))
     else:

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE, TEMPERATURE_STYLES
+from sketchrnn.cli.options import temperature_style_option
+from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 
 FORMATS = ("png", "svg", "gif")
 
@@ -30,7 +31,7 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return temperature_style_option(func)
 
 
 def _formats(text: str) -> list[str]:
@@ -99,13 +100,10 @@ def _print_summary(title: str, sketches: list[Any], paths: list[Path], seconds: 
 @click.option("-n", "count", type=click.IntRange(1, 10_000), default=10, show_default=True,
               help="How many sketches.")
 @click.option("--greedy", is_flag=True, help="Most likely strokes instead of random draws.")
-@click.option("--temperature-style", type=click.Choice(TEMPERATURE_STYLES), default="paper",
-              show_default=True, help="paper: logits / T; magenta-js: logits / (0.5 + 0.5 T), as "
-              "in the browser. Both: sigma * sqrt(T).")
 @model_options
-def sample(category: str, count: int, greedy: bool, temperature_style: str, runs_dir: Path,
-           checkpoint: Path | None, out_dir: Path | None, temperature: float, seed: int,
-           formats: str) -> None:
+def sample(category: str, count: int, greedy: bool, runs_dir: Path, checkpoint: Path | None,
+           out_dir: Path | None, temperature: float, seed: int, formats: str,
+           temperature_style: str) -> None:
     """Draw new sketches of CATEGORY with its trained draw model (its latest checkpoint).
 
     \b
@@ -151,7 +149,7 @@ def _test_sketches(meta: Any, data_dir: Path | None, count: int, seed: int) -> A
 @model_options
 def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: Path,
                 checkpoint: Path | None, out_dir: Path | None, temperature: float, seed: int,
-                formats: str) -> None:
+                formats: str, temperature_style: str) -> None:
     """Encode test sketches of CATEGORY and redraw them (originals beside reconstructions).
 
     \b
@@ -173,7 +171,7 @@ def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: Path
     start = time.perf_counter()
     z = encode(model, (batch.x, batch.lengths))
     sketches = draw(model, len(batch.lengths), temperature=temperature, seed=seed, z=z,
-                    max_len=meta.max_seq_len)
+                    max_len=meta.max_seq_len, temperature_style=temperature_style)
     seconds = time.perf_counter() - start
     originals = [denormalise(stroke5_to_stroke3(batch.x[i, : int(n)].numpy()), meta.scale)
                  for i, n in enumerate(batch.lengths)]
@@ -194,7 +192,7 @@ def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: Path
 @model_options
 def interpolate(category: str, steps: int, method: str, data_dir: Path | None, runs_dir: Path,
                 checkpoint: Path | None, out_dir: Path | None, temperature: float, seed: int,
-                formats: str) -> None:
+                formats: str, temperature_style: str) -> None:
     """Walk the latent space between two test sketches of CATEGORY.
 
     \b
@@ -214,7 +212,8 @@ def interpolate(category: str, steps: int, method: str, data_dir: Path | None, r
     start = time.perf_counter()
     a, b = (batch.x[i : i + 1, : int(batch.lengths[i]) + 1] for i in range(2))
     sketches = walk(model, (a, batch.lengths[:1]), (b, batch.lengths[1:2]), steps=steps,
-                    method=method, temperature=temperature, seed=seed, max_len=meta.max_seq_len)
+                    method=method, temperature=temperature, seed=seed, max_len=meta.max_seq_len,
+                    temperature_style=temperature_style)
     seconds = time.perf_counter() - start
     sketches = [denormalise(s, meta.scale) for s in sketches]
     out = output_dir(out_dir, category, "_interpolate")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from sketchrnn.data.strokes import SketchSet
-from sketchrnn.config import DEFAULT_TEMPERATURE
+from sketchrnn.config import DEFAULT_TEMPERATURE, DEFAULT_TEMPERATURE_STYLE
 
 
 @torch.inference_mode()
@@ -62,7 +62,7 @@ def test_losses(model: Any, test: SketchSet, *, kl_weight: float, kl_min: float,
 
 def recognisability(draw_model: Any, draw_meta: Any, predictor: Any, category: str, *,
                     n: int = 100, temperature: float = DEFAULT_TEMPERATURE, seed: int = 0,
-                    ) -> tuple[dict[str, Any], list[np.ndarray]]:
+                    temperature_style: str = DEFAULT_TEMPERATURE_STYLE) -> tuple[dict[str, Any], list[np.ndarray]]:
     """Share of ``n`` unconditional samples the predict model labels ``category``.
 
     ``recognised``: the top category is ``category``; ``recognised_in_distribution``: and the
@@ -79,7 +79,7 @@ def recognisability(draw_model: Any, draw_meta: Any, predictor: Any, category: s
                          f"{', '.join(predictor.categories)})",
                          "train the predict model with this category, or evaluate another one")
     samples = sample(draw_model, n, temperature=temperature, seed=seed,
-                     max_len=draw_meta.max_seq_len)
+                     max_len=draw_meta.max_seq_len, temperature_style=temperature_style)
     pixels = [denormalise(s, draw_meta.scale) for s in samples]
     usable = [i for i, s in enumerate(pixels) if len(s) >= 1]
     target = predictor.categories.index(category)
@@ -96,7 +96,7 @@ def recognisability(draw_model: Any, draw_meta: Any, predictor: Any, category: s
             inside[usable] = True
     counts = np.bincount(top[top >= 0], minlength=len(predictor.categories))
     return {
-        "n": n, "temperature": temperature, "seed": seed,
+        "n": n, "temperature": temperature, "temperature_style": temperature_style, "seed": seed,
         "recognised": float((top == target).mean()),
         "recognised_in_distribution": float(((top == target) & inside).mean()),
         "assigned": {c: int(k) for c, k in zip(predictor.categories, counts)},

@@ -18,7 +18,7 @@ import numpy as np
 
 from sketchrnn._io import write_text_atomic
 from sketchrnn.evaluation.protocol import Protocol
-from sketchrnn.config import DEFAULT_TEMPERATURE
+from sketchrnn.config import DEFAULT_TEMPERATURE, DEFAULT_TEMPERATURE_STYLE
 
 REFERENCE = {"accuracy_mean": 0.958, "accuracy_std": 0.0017, "runs": 10, "n": 10_000,
              "categories": ["bicycle", "clock", "hand", "spider", "sun"],
@@ -119,8 +119,8 @@ def evaluate_predict(runs_dir: Path, checkpoint: Path | None, protocol: Protocol
 
 
 def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: int = 100,
-                  temperature: float = DEFAULT_TEMPERATURE, seed: int = 0, data_dir: Path | None = None
-                  ) -> dict[str, Any]:
+                  temperature: float = DEFAULT_TEMPERATURE, seed: int = 0, data_dir: Path | None = None,
+                  temperature_style: str = DEFAULT_TEMPERATURE_STYLE) -> dict[str, Any]:
     """Test losses of CATEGORY's draw model, and recognisability by the predict model when one is
     trained; written to ``runs/draw-<slug>/eval.json``."""
     from sketchrnn.errors import CheckpointError
@@ -145,7 +145,8 @@ def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: 
         predictor, note = None, f"no predict model: {e.message}"
     if predictor is not None:
         recog, pixels = recognisability(model, meta, predictor, meta.categories[0], n=n,
-                                        temperature=temperature, seed=seed)
+                                        temperature=temperature, seed=seed,
+                                        temperature_style=temperature_style)
         paths["samples"] = str(grid_png(pixels[:64], root / "eval_samples.png"))
     out = {"checkpoint": str(path), "category": meta.categories[0], "step": meta.step,
            "model": meta.model, "model_kwargs": meta.model_kwargs,

@@ -24,7 +24,7 @@ import numpy as np
 
 from sketchrnn.checkpoint_meta import META
 from sketchrnn.data.drawing import RDP_EPSILON, simplify_stroke3
-from sketchrnn.config import DEFAULT_TEMPERATURE
+from sketchrnn.config import DEFAULT_TEMPERATURE, DEFAULT_TEMPERATURE_STYLE
 from sketchrnn.data.strokes import SketchSet
 from sketchrnn.predict.calibration import CALIBRATION_T, calibrate, ood_scores, read_calibration
 from sketchrnn.predict.inference import classify, log_softmax, normalise
@@ -147,7 +147,8 @@ class Predictor:
 
 
 def complete(draw_model: Any, draw_meta: Any, prime_px: np.ndarray, *, seed: int = 0,
-             temperature: float = DEFAULT_TEMPERATURE, max_new: int | None = None) -> np.ndarray:
+             temperature: float = DEFAULT_TEMPERATURE, max_new: int | None = None,
+             temperature_style: str = DEFAULT_TEMPERATURE_STYLE) -> np.ndarray:
     """The whole sketch (the user's strokes, then the drawn rest) in pixels: ``[n, 3]``.
 
     The prime is put in the draw model's own units (its scale differs from the classifier's).
@@ -162,5 +163,5 @@ def complete(draw_model: Any, draw_meta: Any, prime_px: np.ndarray, *, seed: int
     generator = torch.Generator().manual_seed(seed)
     z = encode(draw_model, [prime]) if getattr(draw_model, "conditional", False) else None
     out = sample(draw_model, 1, z=z, prime=[prime], temperature=temperature, generator=generator,
-                 max_len=max_new)[0]
+                 max_len=max_new, temperature_style=temperature_style)[0]
     return denormalise(out, draw_meta.scale)

@@ -147,7 +147,7 @@ def create_app(models: ServeModels, *, body_timeout: float = BODY_TIMEOUT_S) -> 
     @app.post("/api/predict")
     async def predict(body: PredictRequest) -> JSONResponse:
         out = await run(models.predict, body.strokes, body.top_k, body.complete, body.category,
-                        body.seed, body.temperature)
+                        body.seed, body.temperature, body.temperature_style)
         return JSONResponse(out)
 
     @app.post("/api/sample")
@@ -155,7 +155,7 @@ def create_app(models: ServeModels, *, body_timeout: float = BODY_TIMEOUT_S) -> 
         if models.empty:
             raise ServeError(models.missing(), status=503)
         return JSONResponse(await run(models.sample, body.category, body.n, body.temperature,
-                                      body.seed))
+                                      body.seed, body.temperature_style))
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(BodyLimit, timeout=body_timeout)  # outermost: runs before routing and JSON parsing

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sketchrnn.config import DEFAULT_TEMPERATURE_STYLE
 from sketchrnn.errors import SketchRNNError
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,8 @@ class ServeModels:
         return self.draw[category]
 
     def predict(self, lines: list[list[tuple[float, float]]], top_k: int, complete: bool,
-                category: str | None, seed: int, temperature: float) -> dict[str, Any]:
+                category: str | None, seed: int, temperature: float,
+                temperature_style: str = DEFAULT_TEMPERATURE_STYLE) -> dict[str, Any]:
         """Top-k, OOD verdict and (optionally) a completion, for absolute canvas polylines."""
         from sketchrnn.data.drawing import RDP_EPSILON, drawing_to_stroke3
         from sketchrnn.predict.inputs import RawSketch
@@ -152,25 +154,28 @@ class ServeModels:
         del out["source"]
         if complete:
             chosen = category or prediction.top[0]["category"]
-            out["completion"] = self._complete(chosen, s3, arrays[0][0], seed, temperature)
+            out["completion"] = self._complete(chosen, s3, arrays[0][0], seed, temperature,
+                                               temperature_style)
         return out
 
     def _complete(self, category: str, s3: np.ndarray, start: np.ndarray, seed: int,
-                  temperature: float) -> dict[str, Any]:
+                  temperature: float, temperature_style: str) -> dict[str, Any]:
         from sketchrnn.predict.predictor import complete
 
         d = self._draw_model(category)
-        full = complete(d.model, d.meta, s3, seed=seed, temperature=temperature)
+        full = complete(d.model, d.meta, s3, seed=seed, temperature=temperature,
+                        temperature_style=temperature_style)
         return {"category": category, "strokes": new_polylines(full, len(s3), start)}
 
-    def sample(self, category: str, n: int, temperature: float, seed: int) -> dict[str, Any]:
+    def sample(self, category: str, n: int, temperature: float, seed: int,
+               temperature_style: str = DEFAULT_TEMPERATURE_STYLE) -> dict[str, Any]:
         """``n`` sketches of ``category`` as polylines starting at (0, 0), in pixels."""
         from sketchrnn.data.strokes import denormalise, stroke3_to_polylines
         from sketchrnn.sampling import sample
 
         d = self._draw_model(category)
         sketches = sample(d.model, n, temperature=temperature, seed=seed,
-                          max_len=d.meta.max_seq_len)
+                          max_len=d.meta.max_seq_len, temperature_style=temperature_style)
         return {"category": category, "sketches": [
             [line.round(2).tolist() for line in
              stroke3_to_polylines(denormalise(s, d.meta.scale).astype(np.float64))]

@@ -11,12 +11,13 @@ checked earlier, by ``app.BodyLimit``, before any JSON is parsed.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
 from sketchrnn.data.bounds import MAX_COORD, MAX_POINTS, MAX_STROKES
-from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
+from sketchrnn.config import (DEFAULT_TEMPERATURE, DEFAULT_TEMPERATURE_STYLE, MAX_TEMPERATURE, MIN_TEMPERATURE,
+                              TEMPERATURE_STYLES)
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_SAMPLES = 16
@@ -30,6 +31,8 @@ Seed = Annotated[int, Strict(), Field(ge=0, le=2**31 - 1)]
 Category = Annotated[str, Strict(), Field(min_length=1, max_length=100)]
 TopK = Annotated[int, Strict(), Field(ge=1, le=MAX_TOP_K)]
 Flag = Annotated[bool, Strict()]
+TemperatureStyle = Literal[TEMPERATURE_STYLES]  # a tuple subscript: Literal["paper", "magenta-js"]
+STYLE_HELP = "magenta-js: pen and mixture logits / (0.5 + 0.5 T); paper: / T."
 
 
 class PredictRequest(BaseModel):
@@ -47,6 +50,7 @@ class PredictRequest(BaseModel):
     seed: Seed = Field(0, description="Same seed, same completion.")
     temperature: Temperature = Field(DEFAULT_TEMPERATURE,
                                      description="Sampling temperature of the completion.")
+    temperature_style: TemperatureStyle = Field(DEFAULT_TEMPERATURE_STYLE, description=STYLE_HELP)
 
     @field_validator("strokes")
     @classmethod
@@ -68,4 +72,5 @@ class SampleRequest(BaseModel):
     n: Annotated[int, Strict(), Field(ge=1, le=MAX_SAMPLES)] = Field(
         4, description="How many sketches.")
     temperature: Temperature = Field(DEFAULT_TEMPERATURE, description="Randomness of the drawing.")
+    temperature_style: TemperatureStyle = Field(DEFAULT_TEMPERATURE_STYLE, description=STYLE_HELP)
     seed: Seed = Field(0, description="Same seed, same sketches.")

@@ -205,7 +205,8 @@ def test_invalid_arguments_are_reported_together(model):
 
 def test_draw_step_matches_the_temperature_adjusted_distribution():
     """Independent reference: softmax(logits / T) frequencies and the bivariate normal with
-    covariance T * [[sx^2, rho sx sy], [rho sx sy, sy^2]] (Eq. 9; sigma^2 scaled by T)."""
+    covariance T * [[sx^2, rho sx sy], [rho sx sy, sy^2]] (Eq. 9; sigma^2 scaled by T), for the
+    paper's rule (the magenta-js rule is checked against the real library in tests/interop)."""
     n, temp = 50_000, 0.5
     gen = torch.Generator().manual_seed(0)
     pi_logits = torch.tensor([1.0, 0.0, -1.0])
@@ -215,7 +216,7 @@ def test_draw_step_matches_the_temperature_adjusted_distribution():
                             rows([math.log(0.5), 0.0, 0.0]), rows([math.log(2.0), 0.0, 0.0]),
                             rows([math.atanh(0.6), 0.0, 0.0]))
     u, eps = torch.rand(n, 2, generator=gen), torch.randn(n, 2, generator=gen)
-    dx, dy, pen = sampling.draw_step(mixture, q_logits.expand(n, 3), u, eps, temp)
+    dx, dy, pen = sampling.draw_step(mixture, q_logits.expand(n, 3), u, eps, temp, style="paper")
     freq = torch.bincount(pen, minlength=3).float() / n
     assert torch.allclose(freq, torch.softmax(q_logits / temp, 0), atol=0.01)
     nearest = (dx[:, None] - torch.tensor([1.0, -20.0, 20.0])).abs().argmin(1)  # far-apart means
