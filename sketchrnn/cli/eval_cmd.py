@@ -10,6 +10,7 @@ import click
 
 from sketchrnn.cli.options import temperature_style_option
 from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
+from sketchrnn.evaluation.fid import DEFAULT_K
 
 runs_option = click.option("--runs", "runs_dir", type=click.Path(path_type=Path),
                            default=Path("runs"), show_default=True,
@@ -115,23 +116,28 @@ def eval_predict(n_runs: int, n: int, cut_min: float, cut_max: float, seed: int,
 
 @eval_group.command(name="draw")
 @click.argument("category")
-@click.option("-n", "n", type=click.IntRange(1, 100_000), default=100, show_default=True,
-              help="Unconditional samples for recognisability.")
+@click.option("-n", "n", type=click.IntRange(1, 100_000), default=500, show_default=True,
+              help="Unconditional samples, for recognisability and FID / precision / recall.")
 @click.option("--temperature", type=click.FloatRange(MIN_TEMPERATURE, MAX_TEMPERATURE),
               default=DEFAULT_TEMPERATURE,
               show_default=True)
 @temperature_style_option
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--k", "k", type=click.IntRange(1, 100), default=DEFAULT_K, show_default=True,
+              help="Neighbours for precision/recall's k-NN radii (Kynkaanniemi et al. 2019).")
 @click.option("--checkpoint", type=click.Path(path_type=Path), help="The draw checkpoint.")
 @runs_option
 @data_option
 @json_option
 def eval_draw(category: str, n: int, temperature: float, temperature_style: str, seed: int,
-              checkpoint: Path | None,
-              runs_dir: Path, data_dir: Path | None, as_json: bool) -> None:
-    """Test-split losses of CATEGORY's draw model and how recognisable its samples are.
+              k: int, checkpoint: Path | None, runs_dir: Path, data_dir: Path | None,
+              as_json: bool) -> None:
+    """Test-split losses of CATEGORY's draw model, how recognisable its samples are, and how
+    close they come to the real test sketches as a set (FID, precision, recall).
 
-    Writes eval.json and eval_samples.png beside the model (runs/draw-<category>/).
+    FID and precision/recall are computed on the predict model's pooled features; the real
+    valid sketches against the same test sketches are shown beside them as the floor. Writes
+    eval.json and eval_samples.png beside the model (runs/draw-<category>/).
 
     \b
     Examples:
@@ -144,8 +150,12 @@ def eval_draw(category: str, n: int, temperature: float, temperature_style: str,
     from sketchrnn.evaluation.report import evaluate_draw
 
     (category,) = check_categories([category])
+    if n <= k:
+        raise click.BadParameter(f"{n} samples leave no k-th neighbour for --k {k}",
+                                 param_hint="-n")
     result = evaluate_draw(category, runs_dir, checkpoint, n=n, temperature=temperature,
-                           temperature_style=temperature_style, seed=seed, data_dir=data_dir)
+                           temperature_style=temperature_style, seed=seed, k=k,
+                           data_dir=data_dir)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -165,4 +175,22 @@ def eval_draw(category: str, n: int, temperature: float, temperature_style: str,
                         f"{r['n']} samples labelled {category!r} "
                         f"({r['recognised_in_distribution']:.1%} also in-distribution); "
                         f"assigned: {r['assigned']}")
+    _show_sample_quality(result)
     console().print(f"wrote {result['paths']['json']}")
+
+
+def _show_sample_quality(result: dict[str, Any]) -> None:
+    from sketchrnn.cli.console import console
+
+    q = result["sample_quality"]
+    if q is None:
+        if result["recognisability"] is not None:
+            console().print(f"sample quality: skipped ({result['sample_quality_note']})")
+        return
+    g, f = q["generated"], q["floor"]
+    _table(f"samples vs the {g['n_real']} real test sketches ({q['features']}, k={q['k']})",
+           ["set", "n", "FID (lower is better)", "precision", "recall"],
+           [["samples", str(g["n_generated"]), f"{g['fid']:.3f}", f"{g['precision']:.1%}",
+             f"{g['recall']:.1%}"],
+            ["real valid (floor)", str(f["n_generated"]), f"{f['fid']:.3f}",
+             f"{f['precision']:.1%}", f"{f['recall']:.1%}"]])

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from sketchrnn._io import write_text_atomic
-from sketchrnn.evaluation.protocol import Protocol
 from sketchrnn.config import DEFAULT_TEMPERATURE, DEFAULT_TEMPERATURE_STYLE
+from sketchrnn.evaluation.fid import DEFAULT_K
+from sketchrnn.evaluation.protocol import Protocol
 
 REFERENCE = {"accuracy_mean": 0.958, "accuracy_std": 0.0017, "runs": 10, "n": 10_000,
              "categories": ["bicycle", "clock", "hand", "spider", "sun"],
@@ -118,11 +119,13 @@ def evaluate_predict(runs_dir: Path, checkpoint: Path | None, protocol: Protocol
     return out
 
 
-def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: int = 100,
-                  temperature: float = DEFAULT_TEMPERATURE, seed: int = 0, data_dir: Path | None = None,
+def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: int = 500,
+                  temperature: float = DEFAULT_TEMPERATURE, seed: int = 0, k: int = DEFAULT_K,
+                  data_dir: Path | None = None,
                   temperature_style: str = DEFAULT_TEMPERATURE_STYLE) -> dict[str, Any]:
-    """Test losses of CATEGORY's draw model, and recognisability by the predict model when one is
-    trained; written to ``runs/draw-<slug>/eval.json``."""
+    """Test losses of CATEGORY's draw model; when a predict model is trained, the recognisability
+    of ``n`` samples and their FID / precision / recall (k-NN radii with ``k``) against the real
+    test sketches. Written to ``runs/draw-<slug>/eval.json``."""
     from sketchrnn.errors import CheckpointError
     from sketchrnn.evaluation.draw_eval import recognisability, test_losses
     from sketchrnn.predict.loading import load_data
@@ -138,20 +141,37 @@ def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: 
                        n_max=meta.max_seq_len, seed=seed)
     root = job_root(path)
     paths = {"json": str(root / "eval.json")}
-    recog, note = None, None
+    recog, quality, note, quality_note = None, None, None, None
     try:
         predictor = Predictor.from_checkpoint(predict_checkpoint(runs_dir), data_dir=data_dir)
     except CheckpointError as e:
         predictor, note = None, f"no predict model: {e.message}"
+        quality_note = note
     if predictor is not None:
         recog, pixels = recognisability(model, meta, predictor, meta.categories[0], n=n,
                                         temperature=temperature, seed=seed,
                                         temperature_style=temperature_style)
         paths["samples"] = str(grid_png(pixels[:64], root / "eval_samples.png"))
+        quality, quality_note = _sample_quality(predictor, meta.categories[0], pixels, k, data_dir)
     out = {"checkpoint": str(path), "category": meta.categories[0], "step": meta.step,
            "model": meta.model, "model_kwargs": meta.model_kwargs,
            "test": test, "recognisability": recog, "recognisability_note": note,
+           "sample_quality": quality, "sample_quality_note": quality_note,
            "predict_checkpoint": None if predictor is None else str(predict_checkpoint(runs_dir)),
            "paths": paths, "wall_s": time.perf_counter() - start}
     write_json(Path(paths["json"]), out)
     return out
+
+
+def _sample_quality(predictor: Any, category: str, pixels: list[np.ndarray], k: int,
+                    data_dir: Path | None) -> tuple[dict[str, Any] | None, str | None]:
+    """``(figures, None)``, or ``(None, why not)`` when the sets are too small for ``k`` or the
+    predict model has no ``encode`` (a plugin classifier need not have one)."""
+    from sketchrnn.evaluation.draw_eval import sample_quality
+
+    if not callable(getattr(predictor.model, "encode", None)):
+        return None, "the predict model has no encode() giving its features"
+    try:
+        return sample_quality(predictor, category, pixels, k=k, data_dir=data_dir), None
+    except ValueError as e:  # fewer non-empty samples or real sketches than k + 1
+        return None, f"{e} (k={k}: draw more samples with -n, or lower --k)"

@@ -50,11 +50,10 @@ def normalise(strokes: np.ndarray, meta: Any, stretch: float = 1.0) -> np.ndarra
 
 
 @torch.inference_mode()
-def classify(model: nn.Module, sketches: SketchSet, *, batch_size: int = 512) -> np.ndarray:
-    """Logits ``[n, n_categories]`` (float64) of every sketch in the set, in set order.
-
-    Batches hold sketches of similar length (sorted), each padded to its own longest sketch.
-    """
+def _apply(fn: Any, model: nn.Module, sketches: SketchSet, batch_size: int) -> list[np.ndarray]:
+    """``fn(x [B, T, 5], lengths [B]) -> [B, D]`` in eval mode over batches of sketches of
+    similar length (sorted), each padded to its own longest sketch: one float64 array per batch,
+    in sorted order (``_in_set_order`` puts them back)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -62,19 +61,35 @@ def classify(model: nn.Module, sketches: SketchSet, *, batch_size: int = 512) ->
     parts = []
     try:
         for start in range(0, len(sketches), batch_size):
-            idx = order[start : start + batch_size]
-            rows, offsets = gather_index(sketches.offsets, idx)
+            rows, offsets = gather_index(sketches.offsets, order[start : start + batch_size])
             x = stroke3_to_stroke5(sketches.points[rows].astype(np.float32), offsets)  # [B, T, 5]
             lengths = torch.from_numpy(np.diff(offsets)).to(device)  # [B]
-            logits = model(torch.from_numpy(x).to(device), lengths)  # [B, C]
-            parts.append(logits.double().cpu().numpy())
+            parts.append(fn(torch.from_numpy(x).to(device), lengths).double().cpu().numpy())
     finally:
         model.train(was_training)
+    return parts
+
+
+def _in_set_order(parts: list[np.ndarray], sketches: SketchSet, empty_width: int) -> np.ndarray:
     if not parts:
-        return np.zeros((0, getattr(model, "n_categories", 0)))
+        return np.zeros((0, empty_width))
     out = np.empty((len(sketches), parts[0].shape[1]))
-    out[order] = np.concatenate(parts)
+    out[np.argsort(sketches.lengths, kind="stable")] = np.concatenate(parts)
     return out
+
+
+def classify(model: nn.Module, sketches: SketchSet, *, batch_size: int = 512) -> np.ndarray:
+    """Logits ``[n, n_categories]`` (float64) of every sketch in the set, in set order."""
+    return _in_set_order(_apply(model, model, sketches, batch_size), sketches,
+                         getattr(model, "n_categories", 0))
+
+
+def embed(model: nn.Module, sketches: SketchSet, *, batch_size: int = 512) -> np.ndarray:
+    """The classifier's pooled sketch code (``model.encode``; for ``SketchClassifier`` the ``mu``
+    its head reads) of every sketch in the set: ``[n, D]`` float64, in set order. The feature
+    space of the sketch FID and precision/recall (``evaluation/fid.py``)."""
+    return _in_set_order(_apply(model.encode, model, sketches, batch_size), sketches,
+                         getattr(model, "z_dim", 0))
 
 
 def log_softmax(logits: np.ndarray, calibration_T: float = 1.0) -> np.ndarray:

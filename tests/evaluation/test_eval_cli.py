@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from sketchrnn.cli import main as cli_main
+from sketchrnn.data.npz import load_npz
 
 
 @pytest.fixture
@@ -71,6 +72,37 @@ def test_eval_draw_losses_and_recognisability(cli, tiny_runs):
     assert recog["n"] == 6 and 0 <= recog["recognised"] <= 1 and recog["temperature"] == 0.25
     assert sum(recog["assigned"].values()) + recog["empty_samples"] == 6
     assert (tiny_runs / "draw-circle" / "eval.json").is_file()
+    quality = out["sample_quality"]
+    assert quality["k"] == 3  # empty samples have no features: they are counted apart
+    assert quality["generated"]["n_generated"] + quality["empty_samples"] == 6
+    assert quality["generated"]["n_real"] == quality["floor"]["n_real"] == 30  # test circles
+    assert quality["floor"]["n_generated"] == 30  # the valid circles, judged like samples
     again = json.loads(cli("eval", "draw", "circle", "--runs", str(tiny_runs), "-n", "6",
                            "--json"))
     assert again["test"] == test and again["recognisability"] == recog
+    assert again["sample_quality"] == quality
+
+
+def test_eval_draw_fails_a_model_that_draws_one_sketch_over_and_over(cli, tiny_runs, tiny_data,
+                                                                      monkeypatch):
+    from sketchrnn import sampling
+    from sketchrnn.runs import load_draw_for
+
+    _, _, meta = load_draw_for("circle", tiny_runs)
+    one = np.asarray(load_npz(tiny_data / "circle.npz").train[0], np.float32)
+    one[:, :2] /= meta.scale  # a real circle, in the draw model's units
+    monkeypatch.setattr(sampling, "sample", lambda model, n, **kw: [one.copy() for _ in range(n)])
+    out = json.loads(cli("eval", "draw", "circle", "--runs", str(tiny_runs), "-n", "60", "--json"))
+    assert out["recognisability"]["recognised"] == 1.0  # every copy is a good circle...
+    quality = out["sample_quality"]
+    assert quality["generated"]["recall"] == 0.0  # ...and together they cover no other circle
+    assert quality["generated"]["fid"] > 10 * quality["floor"]["fid"]
+    assert quality["floor"]["recall"] > 0.5
+
+
+def test_eval_draw_table_and_too_few_samples(cli, tiny_runs):
+    text = cli("eval", "draw", "circle", "--runs", str(tiny_runs), "-n", "8", "--k", "2")
+    assert "real valid (floor)" in text and "recall" in text and "k=2" in text
+    result = CliRunner().invoke(cli_main.cli, ["eval", "draw", "circle", "--runs", str(tiny_runs),
+                                               "-n", "3"])
+    assert result.exit_code == 2 and "--k 3" in result.output
