@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sketchrnn.errors import ConfigError, PluginError
@@ -196,6 +196,15 @@ class TrainConfig(_Strict):
     )
     seed: int = Field(0, description="Random seed (data order, init, sampling).")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda when present.")
+    tf32: bool = Field(True, description="TF32 matmuls and cuDNN on GPUs that have it (false: full fp32).")
+    compile: Literal["off", "auto", "on"] = Field(
+        "off", description="Capture the training forward with torch.compile, batches padded to 4 "
+        "bucket lengths: auto = CUDA graphs on a GPU only; on = any device; eager where it fails.")
+
+    @field_validator("compile", mode="before")
+    @classmethod
+    def _yaml_switch(cls, value: Any) -> Any:  # YAML 1.1 (--set, .yaml files) reads off/on as booleans
+        return ("on" if value else "off") if isinstance(value, bool) else value
 
 
 class TaskConfig(_Strict):

@@ -63,10 +63,14 @@ def fetch_data(categories: list[str], data: Any) -> None:
               help="GPU share per worker (default: small jobs share a GPU, as the plan table says why; "
                    "0.5 packs two workers per GPU).")
 @click.option("--verbose", is_flag=True, help="Show Ray's own messages here (default: only in <runs>/ray-logs/).")
+@click.option("--no-tf32", is_flag=True, help="Full fp32 on GPUs (sets train.tf32=false for every model).")
+@click.option("--compile", "compile_", type=click.Choice(["off", "auto", "on"]), default=None,
+              help="Capture the training forward with torch.compile (train.compile for every model).")
 @config_options
 def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool, only: str | None,
         workers: int, runs_dir: Path, fresh: bool, address: str | None,
-        gpus_per_worker: float | None, verbose: bool, **config_kw: Any) -> None:
+        gpus_per_worker: float | None, verbose: bool, no_tf32: bool, compile_: str | None,
+        **config_kw: Any) -> None:
     """Train one draw model per category and the predict model over all of them.
 
     \b
@@ -78,7 +82,9 @@ def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool
     """
     if workers < 0:
         raise click.BadParameter("must be >= 0", param_hint="--workers")
-    config = build_config(**config_kw)
+    switches = [f"{task}.train.{key}={value}" for task in ("draw", "predict")
+                for key, value in (("tf32", "false" if no_tf32 else None), ("compile", compile_)) if value]
+    config = build_config(**{**config_kw, "overrides": (*switches, *config_kw["overrides"])})
     categories = check_categories(_categories(names, categories_opt, all_categories, config.data.categories))
     from sketchrnn.train.job import make_jobs
 

@@ -53,6 +53,8 @@ class RunContext:
                  is_writer: bool) -> None:
         self.task, self.job, self.jd, self.model, self.scale = task, task.job, jd, model, scale
         self.is_writer = is_writer
+        # TF32 and capture as applied so far (train/runtime.py; a capture can fall back mid-run)
+        self.runtime: Callable[[], dict[str, Any]] = dict
 
     def record(self, rows: list[dict[str, Any]]) -> None:
         if self.is_writer:
@@ -75,6 +77,7 @@ class RunContext:
             plugin_versions=get_registry().plugin_versions(),
             step=step,
             metrics={k: _jsonable(v) for k, v in metrics.items()},
+            extra={"runtime": self.runtime()} if self.runtime() else {},
         )
 
     def save(self, step: int, rows: list[dict[str, Any]], train_state: dict[str, Any], *,

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from sketchrnn.runs import JobDir
-from sketchrnn.train import artifacts
+from sketchrnn.train import artifacts, runtime
 from sketchrnn.train.job import JobSpec, load_job_data
 from sketchrnn.train.prepare import check_resumable
 from sketchrnn.train.schedule import is_checkpoint_step, is_eval_step, learning_rate
@@ -105,6 +105,7 @@ class Run:
     model: torch.nn.Module  # unwrapped: what is saved
     net: torch.nn.Module  # what is trained (DDP-wrapped when there are several ranks)
     loss_fn: Any
+    forward: Any  # what training steps call: `net`, or `net` captured (train.compile)
     optimizer: torch.optim.Optimizer
     writer: artifacts.RunContext
     progress: Progress
@@ -119,9 +120,11 @@ def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks |
         # LSTM backward on long sequences decays into denormals, which are many times slower on
         # x86; flushing them to zero changes nothing above ~1e-38 (see docs/benchmarks.md).
         torch.set_flush_denormal(True)
+    applied = runtime.apply_tf32(job.settings.train.tf32, device)
     run = start_run(task_for(job), JobDir(job_dir), device, hooks, resume=resume)
+    run.writer.runtime = lambda: {**applied, "compile": run.forward.status}
     train_steps(run, hooks)
-    return finish_run(run, hooks)
+    return {**finish_run(run, hooks), "runtime": run.writer.runtime()}
 
 
 def start_run(task: Task, jd: JobDir, device: torch.device, hooks: Hooks, *, resume: bool) -> Run:
@@ -146,10 +149,11 @@ def start_run(task: Task, jd: JobDir, device: torch.device, hooks: Hooks, *, res
             jd.truncate_metrics(progress.step)
     net = hooks.wrap_model(model) if hooks.wrap_model else model
     net.train()
+    forward = runtime.training_forward(net, cfg.train.compile, device, job.name)
     writer = artifacts.RunContext(task, jd, model, data.scale, is_writer=hooks.rank == 0)
     if writer.is_writer:
         artifacts.write_job_config(job, jd)  # the settings it trains with now (resume may change steps, lr)
-    return Run(task, device, data, model, net, loss_fn, optimizer, writer, progress)
+    return Run(task, device, data, model, net, loss_fn, forward, optimizer, writer, progress)
 
 
 def train_steps(run: Run, hooks: Hooks) -> None:
@@ -158,6 +162,8 @@ def train_steps(run: Run, hooks: Hooks) -> None:
     start = run.progress.step
     stream = run.task.batch_stream(run.data.train, seed=train.seed + start, rank=hooks.rank,
                                    world_size=hooks.world_size)
+    if run.forward.is_compiled:  # a few fixed shapes, one graph each
+        stream = runtime.bucketed(stream, runtime.bucket_lengths(run.task.job.data.max_seq_len))
     t0 = time.perf_counter()
     for step in range(start + 1, train.steps + 1):
         row = train_step(run, next(stream), step)
@@ -179,7 +185,7 @@ def train_step(run: Run, batch: Any, step: int) -> dict[str, Any]:
                        total_steps=train.steps)
     for group in run.optimizer.param_groups:
         group["lr"] = lr
-    terms = run.task.compute_terms(run.net, run.loss_fn, batch, step - 1, run.device)
+    terms = run.task.compute_terms(run.forward, run.loss_fn, batch, step - 1, run.device)
     optimizer_step(run.model, run.optimizer, terms["loss"], train.grad_clip)
     run.progress.step = step
     values = torch.stack([v.detach().float() for v in terms.values()]).tolist()  # one host sync

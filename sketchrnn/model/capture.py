@@ -1,0 +1,85 @@
+"""Fewer kernel launches: run a function through ``torch.compile``, or eagerly where that fails.
+
+A Sketch-RNN step (and each decode step of sampling) is hundreds of small kernels whose launch
+cost, not their arithmetic, sets the time on a GPU (docs/benchmarks.md, "GPU (H200)").
+``torch.compile(mode="reduce-overhead")`` fuses them and replays them as CUDA graphs, which
+needs fixed shapes: the training loop pads batches to a few bucket lengths first
+(``train/runtime.py``), a sampling call keeps one batch size throughout.
+
+``compile`` settings, everywhere: ``off`` (eager), ``auto`` (CUDA graphs on a GPU, eager on the
+CPU, where there are no launches to save), ``on`` (compile on any device: inductor's fused
+kernels on the CPU). Whatever goes wrong (no ``torch.compile``, no compiler for this platform,
+an error while tracing) the call runs eagerly from then on: one log line, never a crash. An
+error the eager function raises too is the caller's, and comes out as it would without capture.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+COMPILE_SETTINGS = ("off", "auto", "on")
+log = logging.getLogger(__name__)
+
+
+def compile_mode(setting: str, device: torch.device | str) -> str | None:
+    """The ``torch.compile`` mode for ``setting`` on ``device``; None: stay eager."""
+    if setting not in COMPILE_SETTINGS:
+        raise ValueError(f"compile setting {setting!r}: use one of {', '.join(COMPILE_SETTINGS)}")
+    if setting == "off":
+        return None
+    if torch.device(device).type == "cuda":
+        return "reduce-overhead"  # CUDA graphs: a captured step is one launch
+    return "default" if setting == "on" else None
+
+
+class Captured:
+    """``fn`` compiled with ``mode`` (None: eager); after one failed compiled call, ``fn`` itself.
+
+    ``backend`` other than inductor (e.g. "aot_eager": traced forward and backward, no code
+    generation) is for tests. ``status`` says which ran and why, for the run's metadata: "eager (compile off)",
+    "compiled (reduce-overhead)", or "eager (fallback: <error>)".
+    """
+
+    def __init__(self, fn: Callable[..., Any], mode: str | None, what: str, *,
+                 backend: str = "inductor") -> None:
+        self.eager, self.what = fn, what
+        self.compiled: Callable[..., Any] | None = None
+        self.status = "eager (compile off)"
+        if mode is None:
+            return
+        compile_fn = getattr(torch, "compile", None)
+        if compile_fn is None:
+            self._fall_back("torch.compile is not available in this torch")
+            return
+        try:
+            options = {"mode": mode} if backend == "inductor" else {}  # modes are inductor's
+            self.compiled = compile_fn(fn, backend=backend, dynamic=False, **options)
+            self.status = f"compiled ({mode})"
+        except Exception as exc:  # noqa: BLE001 - e.g. no dynamo on this Python
+            self._fall_back(_one_line(exc))
+
+    @property
+    def is_compiled(self) -> bool:
+        return self.compiled is not None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.compiled is not None:
+            try:
+                return self.compiled(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - compile-time errors surface at the first call
+                self._fall_back(_one_line(exc))
+        return self.eager(*args, **kwargs)
+
+    def _fall_back(self, reason: str) -> None:
+        self.compiled = None
+        self.status = f"eager (fallback: {reason})"
+        log.info("%s: torch.compile unavailable here, running eagerly (%s)", self.what, reason)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
