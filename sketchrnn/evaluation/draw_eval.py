@@ -115,7 +115,8 @@ def sample_quality(predictor: Any, category: str, pixels: list[np.ndarray], *,
                    k: int = DEFAULT_K, data_dir: Any = None) -> dict[str, Any]:
     """FID / precision / recall of the samples ``pixels`` (stroke-3, pixels) against the real
     test sketches of ``category`` from the predict model's own data, with the real valid
-    sketches' figures as the floor (``quality_against_real``)."""
+    sketches' figures as the floor (``quality_against_real``). Precision is over all samples,
+    empty ones counting as unrealistic."""
     from sketchrnn.predict.inference import normalise
     from sketchrnn.predict.loading import load_data
 
@@ -125,6 +126,9 @@ def sample_quality(predictor: Any, category: str, pixels: list[np.ndarray], *,
             for name, split in (("valid", data.valid), ("test", data.test))}
     generated = SketchSet.from_list([normalise(p, predictor.meta) for p in pixels if len(p)])
     out = quality_against_real(predictor.model, generated, real["valid"], real["test"], k=k)
+    # An empty sample has no features, so FID and recall leave it out; it is no realistic sketch
+    # either, so precision counts it as one outside the real manifold.
+    out["generated"]["precision"] *= len(generated) / len(pixels)
     out["empty_samples"] = len(pixels) - len(generated)
     return out
 

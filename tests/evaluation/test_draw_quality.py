@@ -8,6 +8,7 @@ sketches are the real QuickDraw alarm clocks."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sketchrnn.data.npz import load_npz
 from sketchrnn.data.strokes import SketchSet
@@ -39,3 +40,17 @@ def test_one_sketch_drawn_500_times_fails_and_real_sketches_pass(tiny_runs, shar
     real = drawn["generated"]  # a "model" that draws real, varied alarm clocks
     assert real["recall"] > floor["recall"] - 0.1 and real["precision"] > floor["precision"] - 0.1
     assert real["fid"] < 2 * floor["fid"]
+
+
+def test_empty_samples_count_against_precision_only(tiny_runs, tiny_data):
+    from sketchrnn.evaluation.draw_eval import sample_quality
+
+    predictor = Predictor.from_checkpoint(predict_checkpoint(tiny_runs))
+    circles = [np.asarray(s, np.float64) for s in load_npz(tiny_data / "circle.npz").train[:20]]
+    full = sample_quality(predictor, "circle", circles)
+    padded = sample_quality(predictor, "circle", circles + [np.zeros((0, 3))] * 5)
+    assert padded["empty_samples"] == 5 and full["empty_samples"] == 0
+    assert padded["generated"]["precision"] == pytest.approx(full["generated"]["precision"] * 20 / 25)
+    assert padded["generated"]["recall"] == full["generated"]["recall"]
+    assert padded["generated"]["fid"] == full["generated"]["fid"]
+    assert padded["floor"] == full["floor"]

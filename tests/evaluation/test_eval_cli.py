@@ -75,6 +75,8 @@ def test_eval_draw_losses_and_recognisability(cli, tiny_runs):
     quality = out["sample_quality"]
     assert quality["k"] == 3  # empty samples have no features: they are counted apart
     assert quality["generated"]["n_generated"] + quality["empty_samples"] == 6
+    inside = quality["generated"]["precision"] * 6  # empty samples count as outside
+    assert inside == pytest.approx(round(inside)) and round(inside) <= quality["generated"]["n_generated"]
     assert quality["generated"]["n_real"] == quality["floor"]["n_real"] == 30  # test circles
     assert quality["floor"]["n_generated"] == 30  # the valid circles, judged like samples
     again = json.loads(cli("eval", "draw", "circle", "--runs", str(tiny_runs), "-n", "6",
