@@ -100,9 +100,12 @@ def _print_summary(title: str, sketches: list[Any], paths: list[Path], seconds: 
 @click.option("-n", "count", type=click.IntRange(1, 10_000), default=10, show_default=True,
               help="How many sketches.")
 @click.option("--greedy", is_flag=True, help="Most likely strokes instead of random draws.")
+@click.option("--compile", "compile_", type=click.Choice(["off", "auto", "on"]), default="off",
+              show_default=True, help="Capture the decode step with torch.compile (auto: CUDA graphs "
+              "on a GPU only); eager where that fails.")
 @model_options
-def sample(category: str, count: int, greedy: bool, runs_dir: Path, checkpoint: Path | None,
-           out_dir: Path | None, temperature: float, seed: int, formats: str,
+def sample(category: str, count: int, greedy: bool, compile_: str, runs_dir: Path,
+           checkpoint: Path | None, out_dir: Path | None, temperature: float, seed: int, formats: str,
            temperature_style: str) -> None:
     """Draw new sketches of CATEGORY with its trained draw model (its latest checkpoint).
 
@@ -119,6 +122,10 @@ def sample(category: str, count: int, greedy: bool, runs_dir: Path, checkpoint: 
 
     fmts = _formats(formats)
     category, model, meta = load_draw_model(category, runs_dir, checkpoint)
+    if compile_ != "off":
+        from sketchrnn.model.capture import capture_decoding
+
+        capture_decoding(model, compile_, next(model.parameters()).device)
     start = time.perf_counter()
     sketches = draw(model, count, temperature=temperature, greedy=greedy, seed=seed,
                     max_len=meta.max_seq_len, temperature_style=temperature_style)

@@ -83,3 +83,30 @@ class Captured:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def capture_decoding(model: torch.nn.Module, setting: str, device: torch.device | str) -> Captured:
+    """Capture a draw model's ``decode_step`` (the sampling loop's body: one LSTM step and the
+    mixture head) for ``setting``; ``sampling.sample`` then calls it unchanged. Returns the
+    capture (its ``status``); ``del model.decode_step`` restores the eager method.
+
+    With CUDA graphs, a replay overwrites the previous replay's outputs: each step is marked as
+    a new one and its state is copied out, since it is fed to the next step (the mixture and pen
+    outputs are consumed before the next replay).
+    """
+    eager = type(model).decode_step.__get__(model)  # the class's method, even if already captured
+    mode = compile_mode(setting, device)
+    captured = Captured(eager, mode, f"{type(model).__name__}.decode_step")
+    graphs = mode == "reduce-overhead"
+
+    def decode_step(inputs: torch.Tensor, z: torch.Tensor | None, state: Any) -> Any:
+        if graphs and captured.is_compiled:
+            torch.compiler.cudagraph_mark_step_begin()
+        mixture, q_logits, new_state = captured(inputs, z, state)  # [n, M], [n, 3], (h, c)
+        if graphs and captured.is_compiled:
+            new_state = tuple(t.clone() for t in new_state)
+        return mixture, q_logits, new_state
+
+    decode_step.capture = captured  # type: ignore[attr-defined]
+    model.decode_step = decode_step  # type: ignore[method-assign]
+    return captured
