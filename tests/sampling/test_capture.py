@@ -52,3 +52,28 @@ def test_off_and_auto_on_the_cpu_stay_eager():
     model = _model()
     assert capture_decoding(model, "off", "cpu").status == "eager (compile off)"
     assert not capture_decoding(model, "auto", "cpu").is_compiled
+
+
+def test_sample_cli_compile_falls_back_and_draws_the_same(tmp_path, monkeypatch):
+    import pytest
+
+    from sketchrnn.checkpoint import CheckpointMeta, save_checkpoint
+    from sketchrnn.cli import main as cli_main
+    from sketchrnn.config import DataConfig, LossConfig
+
+    kwargs = dict(enc_hidden=16, dec_hidden=32, z_dim=8, n_mixtures=3)
+    meta = CheckpointMeta(model="sketch_rnn", model_kwargs=kwargs, task="draw", categories=["pig"],
+                          scale=30.0, max_seq_len=40, data=DataConfig(max_seq_len=40), loss=LossConfig())
+    ckpt = save_checkpoint(tmp_path / "ckpt", _model(), meta)
+
+    def run(compile_setting: str) -> str:
+        out = tmp_path / compile_setting
+        with pytest.raises(SystemExit) as done:
+            cli_main.main(["sample", "pig", "--checkpoint", str(ckpt), "-n", "2", "--format", "svg",
+                           "--out", str(out), "--compile", compile_setting])
+        assert done.value.code in (0, None)
+        return "".join(p.read_text() for p in sorted(out.glob("*.svg")))
+
+    eager = run("off")
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: mock.Mock(side_effect=RuntimeError("no compiler")))
+    assert eager and run("on") == eager
