@@ -7,7 +7,7 @@ the Ray glue all ask this module where things are.
       draw-pig/
         config.yaml            resolved config of this job
         checkpoints/latest/    model.safetensors + meta.json + train_state.pt
-        checkpoints/best/      best by validation loss
+        checkpoints/best/      best by validation loss (SAMPLING_CHECKPOINT: the one sampling uses)
         metrics.jsonl          one JSON row per train/valid/test report
         loss.png               train and valid loss curves
         samples/step_000500.png
@@ -138,16 +138,33 @@ def find_checkpoint(runs_dir: Path, job: str, *, which: str = "best") -> Path:
     )
 
 
-def draw_checkpoint(runs_dir: Path, category: str) -> Path:
-    """The draw model the sampling commands (sample, predict's completion, serve, eval draw) use:
-    the latest checkpoint, not the one with the lowest valid loss.
+# Which checkpoint of a draw job the sampling commands (sample, reconstruct, interpolate,
+# predict's completion, serve, eval draw, export) use unless told: the one rule, measured in
+# docs/draw_quality.md. "latest": the last one saved; "best": the lowest valid loss.
+SAMPLING_CHECKPOINT = "latest"
+CHECKPOINT_NAMES = ("best", "latest")
 
-    A draw model is judged by its samples. On small data its valid loss bottoms out early (step
-    1,500-2,000 of 5,000 on 1,800 sketches a category) while its samples at low temperature keep
-    getting better: 73-95% of them recognised at the best-loss step against 86-99% at the last
-    one (docs/predict.md). ``--checkpoint runs/draw-<category>/checkpoints/best`` picks the other.
+
+def draw_checkpoint(runs_dir: Path, category: str, which: str | None = None) -> Path:
+    """The draw model of ``category`` the sampling commands use: ``which`` ("best" or "latest"),
+    by default ``SAMPLING_CHECKPOINT``.
+
+    A draw model is judged by its samples, not its valid loss. On small data the valid loss
+    bottoms out early while the samples at low temperature keep getting better and more varied
+    (recognisability, FID and recall side by side in docs/draw_quality.md), so the latest
+    checkpoint is the default; ``--checkpoint best`` picks the other.
     """
-    return find_checkpoint(runs_dir, draw_job_name(category), which="latest")
+    return find_checkpoint(runs_dir, draw_job_name(category), which=which or SAMPLING_CHECKPOINT)
+
+
+def resolve_draw_checkpoint(category: str, runs_dir: Path, checkpoint: Path | str | None) -> Path:
+    """A ``--checkpoint`` value: a checkpoint folder, the word "best" or "latest" (that checkpoint
+    of the category's job under ``runs_dir``), or None (``SAMPLING_CHECKPOINT``)."""
+    if checkpoint is None:
+        return draw_checkpoint(Path(runs_dir), category)
+    if str(checkpoint) in CHECKPOINT_NAMES and not Path(checkpoint).exists():
+        return draw_checkpoint(Path(runs_dir), category, str(checkpoint))
+    return Path(checkpoint)
 
 
 def find_draw_checkpoint(category: str, runs_dir: Path) -> Path | None:
@@ -199,10 +216,10 @@ def load_draw(path: Path) -> tuple[Any, Any]:
 
 
 def load_draw_for(category: str, runs_dir: Path,
-                  checkpoint: Path | None = None) -> tuple[Path, Any, Any]:
+                  checkpoint: Path | str | None = None) -> tuple[Path, Any, Any]:
     """``(path, model, meta)`` of the draw model of ``category`` (a canonical name): the given
-    ``checkpoint``, which must draw that category, else the job's latest under ``runs_dir``."""
-    path = Path(checkpoint) if checkpoint is not None else draw_checkpoint(runs_dir, category)
+    ``checkpoint`` (``resolve_draw_checkpoint``), which must draw that category."""
+    path = resolve_draw_checkpoint(category, runs_dir, checkpoint)
     model, meta = load_draw(path)
     if category not in meta.categories:
         raise CheckpointError(f"{path} draws {', '.join(map(repr, meta.categories))}, not "

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from sketchrnn.cli.options import temperature_style_option
+from sketchrnn.cli.options import draw_checkpoint_option, temperature_style_option
 from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 from sketchrnn.evaluation.fid import DEFAULT_K
 
@@ -125,7 +125,7 @@ def eval_predict(n_runs: int, n: int, cut_min: float, cut_max: float, seed: int,
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--k", "k", type=click.IntRange(1, 100), default=DEFAULT_K, show_default=True,
               help="Neighbours for precision/recall's k-NN radii (Kynkaanniemi et al. 2019).")
-@click.option("--checkpoint", type=click.Path(path_type=Path), help="The draw checkpoint.")
+@draw_checkpoint_option
 @runs_option
 @data_option
 @json_option

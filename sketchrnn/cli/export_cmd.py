@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
+from sketchrnn.cli.options import draw_checkpoint_option
+
 
 @click.command(name="export")
 @click.argument("category")
 @click.option("--runs", "runs_dir", type=click.Path(path_type=Path), default=Path("runs"),
               show_default=True, help="Runs directory written by `sketchrnn fit`.")
-@click.option("--checkpoint", type=click.Path(path_type=Path), help="A checkpoint folder (overrides --runs).")
+@draw_checkpoint_option
 @click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Output file (default: <category>.gen.json); never overwritten.")
 def export_model(category: str, runs_dir: Path, checkpoint: Path | None, out_file: Path | None) -> None:
@@ -23,16 +25,16 @@ def export_model(category: str, runs_dir: Path, checkpoint: Path | None, out_fil
     \b
     Examples:
       sketchrnn export cat
-      sketchrnn export cat --checkpoint runs/draw-cat/checkpoints/best --out web/cat.gen.json
+      sketchrnn export cat --checkpoint best --out web/cat.gen.json
     """
     from sketchrnn._io import write_text_atomic
     from sketchrnn.cli.console import console
     from sketchrnn.cli.fit_cmd import check_categories
     from sketchrnn.interop.exporting import export_checkpoint
-    from sketchrnn.runs import draw_checkpoint, slug
+    from sketchrnn.runs import resolve_draw_checkpoint, slug
 
     (category,) = check_categories([category])
-    path = Path(checkpoint) if checkpoint is not None else draw_checkpoint(runs_dir, category)
+    path = resolve_draw_checkpoint(category, runs_dir, checkpoint)
     out_file = out_file or Path(f"{slug(category)}.gen.json")
     text = export_checkpoint(path, category)
     write_text_atomic(out_file, text, overwrite=False)

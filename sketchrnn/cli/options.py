@@ -21,6 +21,14 @@ def temperature_style_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "logits by 0.5 + 0.5 T (as in the browser), paper by T. Both: sigma * sqrt(T).")(func)
 
 
+def draw_checkpoint_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--checkpoint, for every command that uses one draw model (``runs.resolve_draw_checkpoint``)."""
+    return click.option(
+        "--checkpoint", type=click.Path(path_type=Path), help="A draw checkpoint folder, or best / "
+        "latest of the category's job under --runs (default: the sampling rule, latest; "
+        "docs/draw_quality.md).")(func)
+
+
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--config, --set, --data-dir, --cache-dir, --preset, --steps."""
     options = [

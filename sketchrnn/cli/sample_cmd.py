@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from sketchrnn.cli.options import temperature_style_option
+from sketchrnn.cli.options import draw_checkpoint_option, temperature_style_option
 from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 
 FORMATS = ("png", "svg", "gif")
@@ -18,8 +18,7 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--runs", "runs_dir", type=click.Path(path_type=Path), default=Path("runs"),
                      show_default=True, help="Runs directory written by `sketchrnn fit`."),
-        click.option("--checkpoint", type=click.Path(path_type=Path),
-                     help="A checkpoint folder (overrides --runs)."),
+        draw_checkpoint_option,
         click.option("--out", "out_dir", type=click.Path(path_type=Path),
                      help="Output folder (default: samples/<category>)."),
         click.option("--temperature", type=click.FloatRange(MIN_TEMPERATURE, MAX_TEMPERATURE),
@@ -107,13 +106,14 @@ def _print_summary(title: str, sketches: list[Any], paths: list[Path], seconds: 
 def sample(category: str, count: int, greedy: bool, compile_: str, runs_dir: Path,
            checkpoint: Path | None, out_dir: Path | None, temperature: float, seed: int, formats: str,
            temperature_style: str) -> None:
-    """Draw new sketches of CATEGORY with its trained draw model (its latest checkpoint).
+    """Draw new sketches of CATEGORY with its trained draw model (by default its latest
+    checkpoint; --checkpoint best picks the one with the lowest valid loss).
 
     \b
     Examples:
       sketchrnn sample sun -n 10
       sketchrnn sample pig -n 25 --temperature 0.5 --seed 3 --format png
-      sketchrnn sample pig --checkpoint runs/draw-pig/checkpoints/best
+      sketchrnn sample pig --checkpoint best
     """
     import time
 

@@ -63,3 +63,16 @@ def test_sample_and_predict_completion_load_the_latest_draw_model(runs):
     _, _, meta = load_draw_model("pig", runs, None)
     assert meta.step == 9
     assert step_of(find_draw_checkpoint("pig", runs)) == 9
+
+
+def test_checkpoint_words_pick_that_checkpoint_of_the_job(runs, tmp_path, monkeypatch):
+    from sketchrnn.cli.sample_cmd import load_draw_model
+    from sketchrnn.runs import SAMPLING_CHECKPOINT, resolve_draw_checkpoint
+
+    monkeypatch.chdir(tmp_path)  # no folder named best/latest here
+    assert load_draw_model("pig", runs, Path("best"))[2].step == 1
+    assert load_draw_model("pig", runs, Path("latest"))[2].step == 9
+    assert resolve_draw_checkpoint("pig", runs, None) == \
+        runs / draw_job_name("pig") / "checkpoints" / SAMPLING_CHECKPOINT
+    folder = runs / draw_job_name("pig") / "checkpoints" / "best"
+    assert resolve_draw_checkpoint("pig", runs, folder) == folder  # a path stays a path
