@@ -31,6 +31,7 @@ from sketchrnn.data.bounds import MAX_COORD, check_sizes, describe, is_coord, is
 from sketchrnn.data.drawing import drawing_to_stroke3 as lines_to_stroke3
 from sketchrnn.data.npz import SketchSplits
 from sketchrnn.data.rdp import rdp
+from sketchrnn.data.splits import check_fractions, split_sketches
 from sketchrnn.errors import DataError
 
 Drawing = list  # list of strokes, each [[x...], [y...]] or [[x...], [y...], [t...]]
@@ -197,23 +198,9 @@ def ndjson_to_splits(
     Drawings of a single point (no stroke-3 row) are skipped.
     """
     name = _name(sources)
-    if not (0 < valid_frac < 1 and 0 < test_frac < 1 and valid_frac + test_frac < 1):
-        raise DataError(f"valid_frac {valid_frac} and test_frac {test_frac} leave a split empty",
-                        "use fractions in (0, 1) that sum to less than 1")
+    check_fractions(valid_frac, test_frac)
     drawings = read_drawings(sources, raw=raw, recognized_only=recognized_only)
     if raw:
         drawings = [raw_to_simplified(d) for d in drawings]
     sketches = [s for s in map(drawing_to_stroke3, drawings) if len(s)]
-    if not sketches:
-        raise DataError(f"{name}: no drawings with at least two points", "check the input file")
-    order = np.random.default_rng(seed).permutation(len(sketches)).tolist()
-    # Every split gets at least one sketch: the loader refuses files with an empty split.
-    n_valid, n_test = max(1, round(len(order) * valid_frac)), max(1, round(len(order) * test_frac))
-    if len(order) - n_valid - n_test < 1:
-        raise DataError(f"{name}: {len(order)} drawing(s) cannot fill train, valid and test",
-                        "use at least 3 drawings with two or more points each")
-    valid, test, train = order[:n_valid], order[n_valid : n_valid + n_test], order[n_valid + n_test :]
-    return SketchSplits(
-        train=[sketches[i] for i in train], valid=[sketches[i] for i in valid],
-        test=[sketches[i] for i in test], source=name,
-    )
+    return split_sketches(sketches, name, valid_frac=valid_frac, test_frac=test_frac, seed=seed)
