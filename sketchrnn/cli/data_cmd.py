@@ -12,7 +12,7 @@ import click
 
 @click.group()
 def data() -> None:
-    """Download, inspect and prepare QuickDraw data.
+    """Download, inspect and prepare QuickDraw data and drawings of your own (ndjson, SVG).
 
     \b
     Examples:
@@ -20,6 +20,7 @@ def data() -> None:
       sketchrnn data download pig "alarm clock"
       sketchrnn data info pig --data-dir data/
       sketchrnn data prepare bicycle.ndjson clock.ndjson --out data/
+      sketchrnn data prepare my_drawings/cat/ --out data/
     """
 
 
@@ -169,26 +170,36 @@ def info(category: str, data_dir: Path | None, cache_dir: Path | None, max_seq_l
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("data"),
               show_default=True, help="Folder for the <category>.npz files.")
-@click.option("--raw", is_flag=True, help="Inputs are raw ndjson (simplify as Google did: RDP 2.0).")
+@click.option("--raw", is_flag=True, help="ndjson inputs are raw (simplify as Google did: RDP 2.0).")
 @click.option("--valid-frac", type=float, default=0.1, show_default=True)
 @click.option("--test-frac", type=float, default=0.1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Replace .npz files that already exist.")
+@click.option("--skip-bad", is_flag=True,
+              help="Leave out SVG files that cannot be read, with a warning line each.")
 def prepare(sources: tuple[Path, ...], out_dir: Path, raw: bool, valid_frac: float,
-            test_frac: float, seed: int, force: bool) -> None:
-    """Convert QuickDraw .ndjson files into sketch-rnn .npz splits.
+            test_frac: float, seed: int, force: bool, skip_bad: bool) -> None:
+    """Convert QuickDraw .ndjson files or SVG drawings into sketch-rnn .npz splits.
 
-    Each input file becomes <out>/<name>.npz with train/valid/test splits, where <name> is the
-    file name without .ndjson or .json. Existing files are kept unless --force is given.
+    An .ndjson (or piling.js .json) file becomes <out>/<name>.npz, <name> being the file name
+    without .ndjson or .json. SVG drawings are one file each: a folder of .svg files becomes
+    <out>/<folder name>.npz, a folder of such folders one .npz per subfolder (the TU-Berlin
+    layout), and .svg files named one by one join their folder's category. SVG curves are
+    flattened to 1/1000 of the drawing's size, then simplified as raw QuickDraw drawings are.
+    Existing files are kept unless --force is given.
 
     \b
     Examples:
       sketchrnn data prepare bicycle.ndjson clock.ndjson hand.ndjson --out data/
       sketchrnn data prepare raw/sun.ndjson --raw --out data/
+      sketchrnn data prepare my_drawings/cat/ --out data/
+      sketchrnn data prepare tu-berlin/svg/ --skip-bad --out data/
       sketchrnn fit sun --data-dir data/ --workers 0
     """
-    from sketchrnn.cli.console import console
-    from sketchrnn.data.prepare import plan_outputs, prepare_files
+    from rich.markup import escape
+
+    from sketchrnn.cli.console import console, err_console
+    from sketchrnn.data.prepare import collect_inputs, plan_outputs, prepare_files
     from sketchrnn.errors import InputError, OutputExistsError
 
     if not (0 < valid_frac < 1 and 0 < test_frac < 1 and valid_frac + test_frac < 1):
@@ -196,17 +207,23 @@ def prepare(sources: tuple[Path, ...], out_dir: Path, raw: bool, valid_frac: flo
             f"--valid-frac {valid_frac} and --test-frac {test_frac} leave a split empty",
             "use fractions in (0, 1) that sum to less than 1",
         )
-    missing = [str(p) for p in sources if not p.is_file()]
+    missing = [str(p) for p in sources if not p.exists()]
     if missing:
         raise InputError(f"input file(s) not found: {', '.join(missing)}", "check the paths")
-    plan = plan_outputs(sources, out_dir, force=force)
+    plan = plan_outputs(collect_inputs(sources), out_dir, force=force)
+
+    def warn(problem: str) -> None:
+        err_console().print(f"[yellow]skipped[/yellow] {escape(problem)}", highlight=False,
+                            soft_wrap=True)
+
     try:
         results = prepare_files(plan, raw=raw, valid_frac=valid_frac, test_frac=test_frac,
-                                seed=seed, force=force)
+                                seed=seed, force=force, skip_bad=skip_bad, on_skipped=warn)
     except OutputExistsError as e:  # created by someone else since the plan was made
         raise OutputExistsError(e.path, "pass --force to replace it") from None
     for (src, dst), splits in zip(plan, results):
         console().print(
             f"[green]prepared[/green] {src} -> {dst}  "
-            f"train {len(splits.train):,} / valid {len(splits.valid):,} / test {len(splits.test):,}"
+            f"train {len(splits.train):,} / valid {len(splits.valid):,} / test {len(splits.test):,}",
+            highlight=False,
         )

@@ -222,3 +222,28 @@ def test_ndjson_of_well_typed_drawings(scratch, drawings):
     path.write_text("\n".join(lines))
     assert len(read_drawings(path)) == len(drawings)  # strict types never refuse real numbers
     parse_or_refuse(path, raw=False)
+
+
+_PATH_ALPHABET = "MmLlHhVvCcSsQqTtAaZz0123456789.,-+eE \n"
+_SVG_ELEMENTS = st.sampled_from([
+    '<path d="{}"/>', '<polyline points="{}"/>', '<g transform="{}"><line x2="5" y2="3"/></g>',
+    '<circle r="{}"/>', '<rect width="{}" height="4"/>',
+])
+
+
+@FUZZ
+@given(template=_SVG_ELEMENTS, text=st.text(alphabet=_PATH_ALPHABET, max_size=80))
+def test_svg_drawings_are_read_or_refused(scratch, template, text):
+    """Random path data, points, transforms and lengths: stroke-3 within the bounds, or a
+    one-line SketchRNNError (never an IndexError, a ValueError from numpy, NaN...)."""
+    from sketchrnn.data.svg import svg_to_stroke3
+
+    path = scratch / "fuzz.svg"
+    path.write_text(f'<svg xmlns="http://www.w3.org/2000/svg">{template.format(text)}</svg>')
+    try:
+        sketch = svg_to_stroke3(path)
+    except SketchRNNError as e:
+        assert "\n" not in str(e)
+        return
+    assert sketch.ndim == 2 and sketch.shape[1] == 3 and len(sketch) >= 1
+    assert np.isfinite(sketch).all() and np.abs(sketch[:, :2]).max() <= 255
