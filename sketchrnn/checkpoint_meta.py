@@ -38,6 +38,18 @@ MAX_NAME = 100  # characters of a category name (QuickDraw's longest: 23)
 RETRAIN = "retrain the job (`sketchrnn fit ... --fresh`) or use another checkpoint"
 
 
+class OutlierExposure(BaseModel):
+    """The outliers a predict model was trained against (``config.OutlierConfig``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    weight: float = Field(ge=0, le=100, description="Weight of the cross-entropy to uniform.")
+    categories: list[str] = Field(max_length=MAX_CATEGORIES,
+                                  description="Outlier categories used in training (sorted).")
+    n_sketches: int = Field(ge=0, description="Outlier drawings used.")
+    source: str = Field(max_length=4096, description="Folder they were read from.")
+
+
 class CheckpointMeta(BaseModel):
     """Everything needed to rebuild and use a model, stored as ``meta.json``."""
 
@@ -64,6 +76,9 @@ class CheckpointMeta(BaseModel):
         default_factory=lambda: datetime.now(timezone.utc), description="When it was saved (ISO)."
     )
     extra: dict[str, Any] = Field(default_factory=dict, description="E.g. the calibration record.")
+    # Absent in checkpoints trained without outlier exposure (and in older ones).
+    outlier_exposure: OutlierExposure | None = Field(
+        None, description="Predict task: the outlier categories it was trained against.")
 
     @model_validator(mode="after")
     def _consistent(self) -> CheckpointMeta:
@@ -81,9 +96,26 @@ class CheckpointMeta(BaseModel):
         problems += [f"category {name[:60]!r} is not a plain name (1-{MAX_NAME} characters, no "
                      "path separators, control characters or leading dot)"
                      for name in self.categories if not _plain_name(name)][:3]
+        problems += self._outlier_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _outlier_problems(self) -> list[str]:
+        """Outliers must be plain names and exposure categories by the fixed rule: a checkpoint
+        trained on an evaluation category would make `eval predict`'s OOD figures meaningless."""
+        from sketchrnn.data.outliers import outlier_role
+
+        if self.outlier_exposure is None:
+            return []
+        names = self.outlier_exposure.categories
+        bad = [f"outlier_exposure.categories {n[:60]!r} is not a plain name" for n in names
+               if not _plain_name(n)]
+        bad += [f"outlier_exposure.categories has {n!r}, which the fixed rule makes an "
+                f"{role!r} category, not an outlier to train on"
+                for n in names if _plain_name(n)
+                for role in [outlier_role(n, self.categories)] if role != "exposure"]
+        return bad[:3]
 
 
 def _plain_name(name: str) -> bool:

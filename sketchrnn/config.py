@@ -207,10 +207,24 @@ class TrainConfig(_Strict):
         return ("on" if value else "off") if isinstance(value, bool) else value
 
 
+class OutlierConfig(_Strict):
+    """``[predict.outliers]``: outlier exposure (Hendrycks et al. 2019). Drawings of other
+    categories are mixed into every training batch and their predictions pushed towards uniform;
+    which categories may be used is a fixed rule (``sketchrnn.data.outliers``)."""
+
+    weight: float = Field(0.0, ge=0, le=100, description="Weight of the cross-entropy to uniform "
+                          "on outlier sketches (0: no outlier exposure).")
+    data_dir: Path | None = Field(None, description="Folder of QuickDraw <category>.ndjson "
+                                  "outlier drawings; a relative path is under data.data_dir.")
+    per_batch: int = Field(50, ge=1, le=100_000, description="Outlier sketches added to each batch.")
+
+
 class TaskConfig(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    outliers: OutlierConfig = Field(default_factory=OutlierConfig,
+                                    description="Predict task only: outlier exposure.")
 
 
 # The predict model's own defaults: what the draw settings would be wrong for. Chosen on the real

@@ -123,6 +123,26 @@ class SketchSet:
         return SketchSet(points, offsets, self.labels[indices.astype(np.int64)])
 
 
+def extents(sketches: SketchSet) -> np.ndarray:
+    """Bounding-box extent (larger side) of every sketch, in the set's units: ``[n]``.
+
+    Vectorised over the packed points: positions are one cumulative sum, re-based per sketch.
+    """
+    if len(sketches) == 0:
+        return np.zeros(0)
+    lengths = sketches.lengths
+    cs = np.cumsum(sketches.points[:, :2].astype(np.float64), axis=0)  # [P, 2]
+    seg = segment_ids(sketches.offsets)
+    before = np.concatenate([np.zeros((1, 2)), cs])[sketches.offsets[:-1]]  # [n, 2]
+    pos = cs - before[seg]  # [P, 2] absolute position relative to the first point
+    starts = sketches.offsets[:-1][lengths > 0]
+    hi = np.zeros((len(sketches), 2))
+    lo = np.zeros((len(sketches), 2))
+    hi[lengths > 0] = np.maximum(np.maximum.reduceat(pos, starts, axis=0), 0)
+    lo[lengths > 0] = np.minimum(np.minimum.reduceat(pos, starts, axis=0), 0)
+    return (hi - lo).max(axis=1)
+
+
 def stroke3_to_stroke5(
     points: np.ndarray, offsets: np.ndarray | None = None, *, steps: int | None = None
 ) -> np.ndarray:

@@ -42,3 +42,11 @@ class ClassificationLoss:
         loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
         accuracy = (logits.detach().argmax(-1) == labels).float().mean()
         return {"loss": loss, "accuracy": accuracy}
+
+
+def uniform_cross_entropy(logits: Tensor) -> Tensor:
+    """Outlier exposure's term (Hendrycks et al. 2019, Eq. 1 with the uniform target): the mean
+    over sketches of ``-1/K sum_k log softmax(logits)_k``, the cross-entropy from the uniform
+    distribution over the ``K`` categories to the prediction. ``logits [M, K]`` -> scalar; its
+    minimum, ``log K``, is reached by a uniform prediction."""
+    return -logits.log_softmax(dim=-1).mean(dim=-1).mean()

@@ -78,6 +78,7 @@ class RunContext:
             step=step,
             metrics={k: _jsonable(v) for k, v in metrics.items()},
             extra={"runtime": self.runtime()} if self.runtime() else {},
+            **self.task.meta_fields(),
         )
 
     def save(self, step: int, rows: list[dict[str, Any]], train_state: dict[str, Any], *,

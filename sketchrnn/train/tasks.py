@@ -116,6 +116,10 @@ class Task:
         net.train(was_training)
         return {k: v / max(count, 1) for k, v in totals.items()}
 
+    def meta_fields(self) -> dict[str, Any]:
+        """Task-specific fields of the checkpoint's meta (see ``CheckpointMeta``)."""
+        return {}
+
     def on_checkpoint(self, run: Any, step: int) -> None:
         """Rank 0, after each checkpoint: the task's own artifacts (`run` is a RunContext)."""
 
@@ -164,6 +168,10 @@ class PredictTask(Task):
     per_category = False
     min_categories = 2  # a classifier over one category learns nothing
 
+    def __init__(self, job: JobSpec) -> None:
+        super().__init__(job)
+        self.outlier_exposure: dict[str, Any] | None = None  # what meta records, once loaded
+
     @classmethod
     def job_name(cls, categories: list[str]) -> str:
         from sketchrnn.runs import PREDICT_JOB
@@ -174,11 +182,60 @@ class PredictTask(Task):
     def fit_args(cls, categories: list[str]) -> str:
         return "--only predict --categories " + shlex.quote(",".join(categories))
 
+    def batch_stream(self, data_set: Any, *, seed: int, rank: int, world_size: int) -> Iterator[Any]:
+        """The class-balanced batches, each with outliers (label -1) appended when outlier
+        exposure is on."""
+        from sketchrnn.data.batching import Augment
+        from sketchrnn.data.outliers import mix_outliers
+
+        batches = super().batch_stream(data_set, seed=seed, rank=rank, world_size=world_size)
+        cfg, data = self.job.settings.outliers, self.job.data
+        if cfg.weight == 0:
+            return batches
+        outliers = self.load_outliers(data_set)
+        augment = Augment(scale=data.augment_scale, drop=data.augment_drop, rotate=data.augment_rotate)
+        return mix_outliers(batches, outliers, cfg.per_batch, augment=augment,
+                            truncate=self._truncate(), rng=np.random.default_rng([seed, rank, 17]))
+
+    def load_outliers(self, train: Any) -> Any:
+        """The exposure outliers in model units (sized like ``train``); recorded for the meta."""
+        from sketchrnn.data.outliers import match_extent, read_exposure_outliers
+
+        cfg, data = self.job.settings.outliers, self.job.data
+        folder = cfg.data_dir
+        if folder is None:
+            from sketchrnn.errors import ConfigError
+
+            raise ConfigError(f"predict.outliers.weight is {cfg.weight} but no outlier folder is "
+                              "set", "set predict.outliers.data_dir, or predict.outliers.weight=0")
+        if not folder.is_absolute() and data.data_dir is not None:
+            folder = data.data_dir / folder
+        found = read_exposure_outliers(folder, self.job.categories, min_seq_len=data.min_seq_len,
+                                       max_seq_len=data.max_seq_len)
+        outliers, _ = match_extent(found.sketches, train)
+        self.outlier_exposure = {"weight": cfg.weight, "categories": found.categories,
+                                 "n_sketches": len(outliers), "source": str(folder)}
+        return outliers
+
+    def meta_fields(self) -> dict[str, Any]:
+        return {} if self.outlier_exposure is None else {"outlier_exposure": self.outlier_exposure}
+
     def compute_terms(self, model: Any, loss_fn: Any, batch: Any, step: int,
                       device: torch.device) -> dict[str, torch.Tensor]:
+        from sketchrnn.losses.classification import uniform_cross_entropy
+
         x = batch.x.to(device, non_blocking=True)  # [B, T, 5]
         logits = model(x, batch.lengths)  # [B, n_categories]
-        return loss_fn(logits, batch.labels.to(device, non_blocking=True))
+        labels = batch.labels.to(device, non_blocking=True)  # [B], -1 = an outlier
+        weight = self.job.settings.outliers.weight
+        if weight == 0:
+            return loss_fn(logits, labels)
+        inside = labels >= 0  # [B]
+        terms = loss_fn(logits[inside], labels[inside])
+        if bool(inside.all()):  # evaluation batches hold no outliers
+            return terms
+        outlier_ce = uniform_cross_entropy(logits[~inside])
+        return {**terms, "loss": terms["loss"] + weight * outlier_ce, "outlier_ce": outlier_ce}
 
     def plot(self, history: list[dict[str, Any]], run: Any) -> None:
         from sketchrnn.render import plot_accuracy
