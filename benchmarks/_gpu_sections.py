@@ -144,7 +144,7 @@ def _smoke_real_loop(st, run, data: Data, args) -> dict[str, Any]:
 
     import pydantic  # noqa: F401 - fail fast where the loop cannot be imported
 
-    from sketchrnn.config import load_config
+    from sketchrnn.config_sources import load_config
     from sketchrnn.registry import get_registry
     from sketchrnn.train.job import make_jobs
     from sketchrnn.train.loop import Hooks, fit_job

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sketchrnn import __version__
-from sketchrnn.config import DataConfig, LossConfig
+from sketchrnn.config import DataConfig, LossConfig, drop_legacy_augment
 from sketchrnn.errors import CheckpointError
 
 # 2: the data and loss settings are stored (format 1 checkpoints relied on the job's config.yaml).
@@ -151,10 +151,25 @@ def read_meta(path: str | os.PathLike) -> CheckpointMeta:
             f"format {FORMAT_VERSION}" + ("" if newer else ", which stores the data and loss "
                                           "settings that inference and evaluation need"),
             "upgrade sketchrnn" if newer else RETRAIN)
+    text = _without_legacy_keys(text)
     try:
         return CheckpointMeta.model_validate_json(text, strict=True)
     except ValidationError as e:
         raise CheckpointError(f"{meta_path} is invalid: {validation_problems(e)}", RETRAIN) from e
+
+
+def _without_legacy_keys(text: str) -> str:
+    """Checkpoints saved while augmentation was a data setting still load (the keys are dropped:
+    augmentation plays no part in using a model). Strict JSON validation follows."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError):  # reported by the strict validation
+        return text
+    if isinstance(raw, dict) and isinstance(raw.get("data"), dict):
+        data = drop_legacy_augment(raw["data"])
+        if data != raw["data"]:
+            return json.dumps({**raw, "data": data})
+    return text
 
 
 def checkpoint_dir(path: str | os.PathLike) -> Path:

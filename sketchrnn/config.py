@@ -10,7 +10,6 @@ keyword arguments (``ModelConfig.build_kwargs``).
 from __future__ import annotations
 
 import difflib
-import sys
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -55,11 +54,6 @@ class DataConfig(_Strict):
     clamp: float = Field(1000.0, gt=0, description="Clamp raw offsets to +-clamp before scaling.")
     batch_size: int = Field(100, ge=1, le=100_000, description="Sketches per batch (per worker).")
     bucket: bool = Field(True, description="Group sketches of similar length into batches.")
-    augment_scale: float = Field(0.15, ge=0, lt=1, description="Random per-axis scale, +-fraction.")
-    augment_drop: float = Field(0.1, ge=0, lt=1, description="Probability of dropping an interior point.")
-    augment_rotate: float = Field(
-        0.0, ge=0, le=180, description="Random rotation of each sketch, +-degrees (0: none)."
-    )
     truncate_min: float = Field(0.0, ge=0, lt=1, description="Predict task: smallest tail fraction cut.")
     truncate_max: float = Field(0.5, ge=0, lt=1, description="Predict task: largest tail fraction cut.")
 
@@ -219,22 +213,66 @@ class OutlierConfig(_Strict):
     per_batch: int = Field(50, ge=1, le=100_000, description="Outlier sketches added to each batch.")
 
 
+class AugmentConfig(_Strict):
+    """Training-time augmentation of one task (``[draw.augment]`` / ``[predict.augment]``): a
+    classifier wants rotation and stronger scaling that would teach a draw model tilted sketches."""
+
+    scale: float = Field(0.15, ge=0, lt=1, description="Random per-axis scale, +-fraction.")
+    drop: float = Field(0.1, ge=0, lt=1, description="Probability of dropping an interior point.")
+    rotate: float = Field(0.0, ge=0, le=180, description="Random rotation of each sketch, +-degrees (0: none).")
+
+
+# Before augmentation was per task it was `data.augment_<key>`, shared by both tasks: such a
+# config (or --set) still means the same thing, the value going to every task that does not set
+# its own. Checkpoints stored it with their data settings; it plays no part in using a model.
+LEGACY_AUGMENT_KEYS = {"augment_scale": "scale", "augment_drop": "drop", "augment_rotate": "rotate"}
+TASKS = ("draw", "predict")
+
+
+def migrate_legacy_augment(data: dict[str, Any]) -> dict[str, Any]:
+    """``data.augment_*`` -> ``<task>.augment.*`` for each task that does not set the key itself."""
+    section = data.get("data")
+    if not isinstance(section, dict) or not LEGACY_AUGMENT_KEYS.keys() & section.keys():
+        return data
+    section = dict(section)
+    moved = {new: section.pop(old) for old, new in LEGACY_AUGMENT_KEYS.items() if old in section}
+    data = {**data, "data": section}
+    for task in TASKS:
+        given = data.get(task, {})
+        if not isinstance(given, dict):
+            continue  # reported by validation
+        augment = given.get("augment", {})
+        if isinstance(augment, dict):
+            data[task] = {**given, "augment": {**moved, **augment}}
+    return data
+
+
+def drop_legacy_augment(data_settings: Any) -> Any:
+    """A checkpoint's stored data settings without the old shared augmentation keys."""
+    if isinstance(data_settings, dict):
+        return {k: v for k, v in data_settings.items() if k not in LEGACY_AUGMENT_KEYS}
+    return data_settings
+
+
 class TaskConfig(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     outliers: OutlierConfig = Field(default_factory=OutlierConfig,
                                     description="Predict task only: outlier exposure.")
+    augment: AugmentConfig = Field(default_factory=AugmentConfig,
+                                   description="Training-time augmentation of this task.")
 
 
 # The predict model's own defaults: what the draw settings would be wrong for. Chosen on the real
 # four-category data (docs/predict.md): the classifier overfits 1,800 sketches per category within
-# a few hundred steps at the draw models' settings, so it gets dropout, smoothing, weight decay and
-# a cosine schedule that ends at a small learning rate.
+# a few hundred steps at the draw models' settings, so it gets dropout, smoothing, weight decay,
+# a cosine schedule that ends at a small learning rate, and stronger augmentation with rotation.
 PREDICT_DEFAULTS: dict[str, dict[str, Any]] = {
     "model": {"name": "classifier"},
     "loss": {"name": "classification", "label_smoothing": 0.05},
     "train": {"lr": 3e-3, "lr_schedule": "cosine", "weight_decay": 0.05},
+    "augment": {"scale": 0.2, "drop": 0.15, "rotate": 15.0},
 }
 
 
@@ -254,6 +292,8 @@ class Config(_Strict):
     def _predict_section_defaults(cls, data: Any) -> Any:
         """A partial [predict] section keeps the predict defaults for every key it does not set
         (the classifier and its loss, not the draw defaults)."""
+        if isinstance(data, dict):
+            data = migrate_legacy_augment(data)
         if isinstance(data, dict) and isinstance(data.get("predict"), dict):
             predict = dict(data["predict"])
             for section, defaults in PREDICT_DEFAULTS.items():
@@ -286,91 +326,6 @@ def section_fields(section: type[BaseModel], path: str, data: dict[str, Any] | N
     except PluginError:  # an unknown name is reported where the config is validated
         pass
     return fields
-
-
-# Config files are a few kB. PyYAML's time grows with the square of the number of unclosed
-# brackets (5,000 take 13 s) and it recurses once per level, so deeper flow nesting is refused
-# before parsing, as are files too big to be a config.
-MAX_CONFIG_BYTES = 1 << 20
-MAX_FLOW_NESTING = 64
-
-
-def _check_yaml_nesting(text: str, where: str) -> None:
-    depth = peak = 0
-    for char in text:
-        if char in "[{":
-            depth += 1
-            peak = max(peak, depth)
-        elif char in "]}":
-            depth = max(depth - 1, 0)
-    if peak > MAX_FLOW_NESTING:
-        raise ConfigError(f"{where} nests [ or {{ {peak} levels deep", f"use at most {MAX_FLOW_NESTING}")
-
-
-def read_config_file(path: Path) -> dict[str, Any]:
-    """Read a TOML or YAML file into a dict (no validation yet)."""
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist", "pass an existing .toml or .yaml file")
-    if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise ConfigError(f"config file {path} is {path.stat().st_size} bytes, too big for a config",
-                          f"keep it under {MAX_CONFIG_BYTES} bytes")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {path} is not UTF-8 text: {exc}", "save it as UTF-8") from None
-    try:
-        if path.suffix == ".toml":
-            if sys.version_info >= (3, 11):
-                import tomllib
-            else:  # pragma: no cover - Python 3.10
-                import tomli as tomllib
-            data = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            _check_yaml_nesting(text, f"config file {path}")
-            data = yaml.safe_load(text) or {}
-        else:
-            raise ConfigError(f"config file {path} has an unknown suffix", "use .toml, .yaml or .yml")
-    except ConfigError:
-        raise
-    except Exception as exc:  # the parsers' own errors carry line numbers
-        raise ConfigError(f"config file {path} is not valid: {exc}".replace("\n", " "), "fix its syntax")
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping at the top", "use section.key = value")
-    return data
-
-
-def set_path(data: dict[str, Any], key: str, value: Any) -> None:
-    """data["a"]["b"]["c"] = value for key "a.b.c", creating sections as needed."""
-    node = data
-    parts = key.strip().split(".")
-    for part in parts[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"config key {key!r}: {part} is not a section", "check the key path")
-        node = child
-    node[parts[-1]] = value
-
-
-def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply `section.key=value` overrides; values are parsed as YAML scalars (1e-3, true, [a, b])."""
-    import yaml
-
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r} is not key=value", "write e.g. --set draw.train.steps=500")
-        _check_yaml_nesting(raw, f"--set {key.strip()}")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            value = raw
-        except RecursionError:  # block nesting ("- - - ...") has no brackets to count
-            raise ConfigError(f"--set {key.strip()}: the value is nested too deeply",
-                              "give a plain value or a short list") from None
-        set_path(data, key, value)
-    return data
 
 
 def _describe_problem(err: dict[str, Any]) -> str:
@@ -407,8 +362,15 @@ def validate_config(data: dict[str, Any]) -> Config:
         ) from None
 
 
-def load_config(path: Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """The config the CLI uses: defaults < file < --set overrides."""
-    data = read_config_file(path) if path is not None else {}
-    return validate_config(apply_overrides(data, list(overrides)))
+# Reading files, --set overrides and recipes live in config_sources (which builds on this module);
+# the names below were imported from here before and still resolve, lazily (no import cycle).
+_MOVED = ("read_config_file", "set_path", "apply_overrides", "load_config", "MAX_CONFIG_BYTES",
+          "MAX_FLOW_NESTING")
 
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import sketchrnn.config_sources as sources
+
+        return getattr(sources, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

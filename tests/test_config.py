@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sketchrnn.config import Config, load_config
+from sketchrnn.config import Config
+from sketchrnn.config_sources import load_config
 from sketchrnn.errors import ConfigError
 
 

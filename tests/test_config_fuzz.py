@@ -14,7 +14,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sketchrnn.config import Config, load_config
+from sketchrnn.config import Config
+from sketchrnn.config_sources import load_config
 from sketchrnn.errors import ConfigError
 
 BUDGET = settings(max_examples=150, derandomize=True, deadline=None, database=None,

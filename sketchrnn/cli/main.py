@@ -20,6 +20,7 @@ from sketchrnn.errors import SketchRNNError
 COMMANDS: dict[str, tuple[str, str]] = {
     "fit": ("sketchrnn.cli.fit_cmd", "fit"),
     "tune": ("sketchrnn.cli.tune_cmd", "tune"),
+    "recipes": ("sketchrnn.cli.recipes_cmd", "recipes"),
     "sample": ("sketchrnn.cli.sample_cmd", "sample"),
     "reconstruct": ("sketchrnn.cli.sample_cmd", "reconstruct"),
     "interpolate": ("sketchrnn.cli.sample_cmd", "interpolate"),

@@ -30,8 +30,10 @@ def draw_checkpoint_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--config, --set, --data-dir, --cache-dir, --preset, --steps."""
+    """--recipe, --config, --set, --data-dir, --cache-dir, --preset, --steps."""
     options = [
+        click.option("--recipe", help="A named configuration shipped with sketchrnn (`sketchrnn "
+                     "recipes` lists them); --config and --set apply on top."),
         click.option("--config", "config_path", type=click.Path(path_type=Path), help=CONFIG_HELP),
         click.option(
             "--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -58,18 +60,22 @@ def build_config(
     cache_dir: Path | None = None,
     preset: str | None = None,
     steps: int | None = None,
+    recipe: str | None = None,
 ) -> Any:
-    """Defaults < file < flags < --set; validated at once, all problems in one message."""
-    from sketchrnn.config import apply_overrides, read_config_file, set_path, validate_config
+    """Defaults < recipe < file < flags < --set; validated at once, all problems in one message."""
+    from sketchrnn.config_sources import (apply_overrides, layered_config, load_recipe, read_config_file,
+                                          set_path)
 
-    data = read_config_file(config_path) if config_path is not None else {}
+    flags: dict[str, Any] = {}
     if data_dir is not None:
-        set_path(data, "data.data_dir", str(data_dir))
+        set_path(flags, "data.data_dir", str(data_dir))
     if cache_dir is not None:
-        set_path(data, "data.cache_dir", str(cache_dir))
+        set_path(flags, "data.cache_dir", str(cache_dir))
     for task in ("draw", "predict"):
         if preset is not None:
-            set_path(data, f"{task}.model.preset", preset)
+            set_path(flags, f"{task}.model.preset", preset)
         if steps is not None:
-            set_path(data, f"{task}.train.steps", steps)
-    return validate_config(apply_overrides(data, list(overrides)))
+            set_path(flags, f"{task}.train.steps", steps)
+    return layered_config(load_recipe(recipe).config if recipe is not None else {},
+                          read_config_file(config_path) if config_path is not None else {},
+                          flags, apply_overrides({}, list(overrides)))

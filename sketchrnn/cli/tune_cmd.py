@@ -68,7 +68,7 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
             raise click.BadParameter(f"must be >= {low}", param_hint=name)
     if time_budget is not None and time_budget <= 0:
         raise click.BadParameter("must be > 0 seconds", param_hint="--time-budget")
-    from sketchrnn.config import set_path
+    from sketchrnn.config_sources import set_path
     from sketchrnn.tuning.space import load_default_space, load_space
     from sketchrnn.tuning.sweep import SweepSpec
 

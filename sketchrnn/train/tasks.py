@@ -54,14 +54,20 @@ class Task:
         model = self.job.settings.model
         return model_arguments(model.name, model.build_kwargs(), n_categories=len(self.job.categories))
 
+    def augment(self) -> Any:
+        """This task's training augmentation (``[<task>.augment]``) as ``batching.Augment``."""
+        from sketchrnn.data.batching import Augment
+
+        return Augment(**self.job.settings.augment.model_dump())
+
     def batch_stream(self, data_set: Any, *, seed: int, rank: int, world_size: int) -> Iterator[Any]:
         """Endless training batches for this worker's shard (augmented)."""
-        from sketchrnn.data.batching import Augment, iterate_batches
+        from sketchrnn.data.batching import iterate_batches
         from sketchrnn.errors import DataError
 
         data = self.job.data
         rng = np.random.default_rng(seed)
-        augment = Augment(scale=data.augment_scale, drop=data.augment_drop, rotate=data.augment_rotate)
+        augment = self.augment()
         while True:
             produced = 0
             for batch in iterate_batches(
@@ -185,16 +191,14 @@ class PredictTask(Task):
     def batch_stream(self, data_set: Any, *, seed: int, rank: int, world_size: int) -> Iterator[Any]:
         """The class-balanced batches, each with outliers (label -1) appended when outlier
         exposure is on."""
-        from sketchrnn.data.batching import Augment
         from sketchrnn.data.outliers import mix_outliers
 
         batches = super().batch_stream(data_set, seed=seed, rank=rank, world_size=world_size)
-        cfg, data = self.job.settings.outliers, self.job.data
+        cfg = self.job.settings.outliers
         if cfg.weight == 0:
             return batches
         outliers = self.load_outliers(data_set)
-        augment = Augment(scale=data.augment_scale, drop=data.augment_drop, rotate=data.augment_rotate)
-        return mix_outliers(batches, outliers, cfg.per_batch, augment=augment,
+        return mix_outliers(batches, outliers, cfg.per_batch, augment=self.augment(),
                             truncate=self._truncate(), rng=np.random.default_rng([seed, rank, 17]))
 
     def load_outliers(self, train: Any) -> Any:

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from sketchrnn.config import Config, ordering_problems, read_config_file, section_fields, set_path
+from sketchrnn.config import Config, ordering_problems, section_fields
+from sketchrnn.config_sources import read_config_file, set_path
 from sketchrnn.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -25,10 +25,12 @@ MODEL = dict(dec_hidden=16, n_mixtures=3, cell="lstm")  # decoder-only: no sampl
 
 
 def _jobs(data_dir: Path | None = None, **train):
-    data = {"batch_size": 16, "augment_scale": 0.0, "augment_drop": 0.0}
+    data = {"batch_size": 16}
     if data_dir is not None:
         data["data_dir"] = str(data_dir)
-    config = Config.model_validate({"data": data, "draw": {"train": {"steps": 10, **train}}})
+    still = {"scale": 0.0, "drop": 0.0, "rotate": 0.0}
+    config = Config.model_validate({"data": data, "draw": {"train": {"steps": 10, **train}, "augment": still},
+                                    "predict": {"augment": still}})
     return make_jobs(config, ["cat", "pig"])
 
 

@@ -16,7 +16,7 @@ HYPER = ["draw.model.name=hyper_sketch_rnn", "draw.loss.name=sketch_rnn_cyclical
 
 
 def test_plugin_options_are_validated_and_resolved_with_the_preset() -> None:
-    from sketchrnn.config import load_config
+    from sketchrnn.config_sources import load_config
 
     cfg = load_config(None, [*HYPER, "draw.model.preset=tiny", "draw.model.hyper_hidden=12",
                              "draw.loss.cycle_steps=300"])
@@ -41,7 +41,8 @@ def test_plugin_options_are_validated_and_resolved_with_the_preset() -> None:
 
 
 def test_a_tune_space_tunes_a_plugin_option() -> None:
-    from sketchrnn.config import apply_overrides, validate_config
+    from sketchrnn.config import validate_config
+    from sketchrnn.config_sources import apply_overrides
     from sketchrnn.tuning.space import parse_space
 
     base = apply_overrides({}, HYPER)

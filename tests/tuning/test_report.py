@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from sketchrnn.config import load_config
+from sketchrnn.config_sources import load_config
 from sketchrnn.errors import ConfigError, SketchRNNError
 from sketchrnn.tuning.report import best_row, plot_trials, resolved_config, summarise, write_best
 from sketchrnn.tuning.space import parse_space
