@@ -139,22 +139,57 @@ def find_checkpoint(runs_dir: Path, job: str, *, which: str = "best") -> Path:
 
 
 # Which checkpoint of a draw job the sampling commands (sample, reconstruct, interpolate,
-# predict's completion, serve, eval draw, export) use unless told: the one rule, measured in
-# docs/draw_quality.md. "latest": the last one saved; "best": the lowest valid loss.
+# predict's completion, serve, eval draw, export) use unless told; the rule is
+# ``sampling_checkpoint``, measured in docs/draw_quality.md. "latest": the last one saved;
+# "best": the lowest valid loss.
 SAMPLING_CHECKPOINT = "latest"
 CHECKPOINT_NAMES = ("best", "latest")
+SAMPLE_QUALITY = "sample_quality"  # meta.extra key under which `eval draw` records its figures
+
+
+def recorded_sample_fid(checkpoint: Path) -> tuple[float, dict[str, Any]] | None:
+    """``(FID, settings)`` that `eval draw` recorded in the checkpoint's meta, or None. A save
+    writes a fresh meta, so a record always describes the weights beside it."""
+    from sketchrnn.checkpoint_meta import read_meta
+
+    try:
+        record = read_meta(checkpoint).extra.get(SAMPLE_QUALITY)
+    except CheckpointError:
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("settings"), dict):
+        return None
+    fid = record.get("fid")
+    if isinstance(fid, bool) or not isinstance(fid, (int, float)) or not 0 <= fid < float("inf"):
+        return None
+    return float(fid), record["settings"]
+
+
+def sampling_checkpoint(job_dir: Path) -> Path | None:
+    """The draw checkpoint to sample from, by the measured rule: when `eval draw` has recorded a
+    sample FID for both kept checkpoints under the same settings (samples, k, temperature,
+    seed, predict model), the one with the lower FID; otherwise ``SAMPLING_CHECKPOINT``.
+
+    A draw model is judged by its samples, not its valid loss: on small data the valid loss
+    bottoms out early while the samples at low temperature keep getting better (docs/predict.md,
+    docs/draw_quality.md), so without measured samples the latest checkpoint is the default.
+    """
+    jd = JobDir(job_dir)
+    if is_checkpoint(jd.best) and is_checkpoint(jd.latest):
+        best, latest = recorded_sample_fid(jd.best), recorded_sample_fid(jd.latest)
+        if best is not None and latest is not None and best[1] == latest[1]:
+            return jd.best if best[0] < latest[0] else jd.latest
+    return job_checkpoint(job_dir, which=SAMPLING_CHECKPOINT)
 
 
 def draw_checkpoint(runs_dir: Path, category: str, which: str | None = None) -> Path:
-    """The draw model of ``category`` the sampling commands use: ``which`` ("best" or "latest"),
-    by default ``SAMPLING_CHECKPOINT``.
-
-    A draw model is judged by its samples, not its valid loss. On small data the valid loss
-    bottoms out early while the samples at low temperature keep getting better and more varied
-    (recognisability, FID and recall side by side in docs/draw_quality.md), so the latest
-    checkpoint is the default; ``--checkpoint best`` picks the other.
-    """
-    return find_checkpoint(runs_dir, draw_job_name(category), which=which or SAMPLING_CHECKPOINT)
+    """The draw model of ``category`` the sampling commands use: ``which`` ("best" or "latest")
+    if given, else the one ``sampling_checkpoint`` picks."""
+    job = draw_job_name(category)
+    if which is None:
+        chosen = sampling_checkpoint(Path(runs_dir) / job)
+        if chosen is not None:
+            return chosen
+    return find_checkpoint(runs_dir, job, which=which or SAMPLING_CHECKPOINT)
 
 
 def resolve_draw_checkpoint(category: str, runs_dir: Path, checkpoint: Path | str | None) -> Path:

@@ -153,6 +153,12 @@ def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: 
                                         temperature_style=temperature_style)
         paths["samples"] = str(grid_png(pixels[:64], root / "eval_samples.png"))
         quality, quality_note = _sample_quality(predictor, meta.categories[0], pixels, k, data_dir)
+        if quality is not None:
+            settings = {"n": n, "k": k, "temperature": temperature, "seed": seed,
+                        "temperature_style": temperature_style,
+                        "predict": str(predict_checkpoint(runs_dir).resolve()),
+                        "predict_step": predictor.meta.step}
+            _record_sample_quality(path, recog, quality, settings)
     out = {"checkpoint": str(path), "category": meta.categories[0], "step": meta.step,
            "model": meta.model, "model_kwargs": meta.model_kwargs,
            "test": test, "recognisability": recog, "recognisability_note": note,
@@ -175,3 +181,16 @@ def _sample_quality(predictor: Any, category: str, pixels: list[np.ndarray], k: 
         return sample_quality(predictor, category, pixels, k=k, data_dir=data_dir), None
     except ValueError as e:  # fewer non-empty samples or real sketches than k + 1
         return None, f"{e} (k={k}: draw more samples with -n, or lower --k)"
+
+
+def _record_sample_quality(checkpoint: Path, recog: dict[str, Any], quality: dict[str, Any],
+                           settings: dict[str, Any]) -> None:
+    """Store the figures in the draw checkpoint's meta (``runs.SAMPLE_QUALITY``), where the
+    sampling rule (``runs.sampling_checkpoint``) compares a job's best and latest by them."""
+    from sketchrnn.checkpoint import update_meta
+    from sketchrnn.runs import SAMPLE_QUALITY
+
+    g = quality["generated"]
+    update_meta(checkpoint, extra={SAMPLE_QUALITY: {
+        "fid": g["fid"], "precision": g["precision"], "recall": g["recall"],
+        "recognised": recog["recognised"], "settings": settings}})

@@ -4,6 +4,7 @@ results JSON beside the model, plots, OOD AUROC from an ndjson category, seeded 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,6 +84,11 @@ def test_eval_draw_losses_and_recognisability(cli, tiny_runs):
                            "--json"))
     assert again["test"] == test and again["recognisability"] == recog
     assert again["sample_quality"] == quality
+    from sketchrnn.runs import recorded_sample_fid  # recorded for the sampling rule
+
+    fid, settings = recorded_sample_fid(Path(out["checkpoint"]))
+    assert fid == quality["generated"]["fid"]
+    assert settings["n"] == 6 and settings["k"] == 3 and settings["seed"] == 0
 
 
 def test_eval_draw_fails_a_model_that_draws_one_sketch_over_and_over(cli, tiny_runs, tiny_data,

@@ -76,3 +76,45 @@ def test_checkpoint_words_pick_that_checkpoint_of_the_job(runs, tmp_path, monkey
         runs / draw_job_name("pig") / "checkpoints" / SAMPLING_CHECKPOINT
     folder = runs / draw_job_name("pig") / "checkpoints" / "best"
     assert resolve_draw_checkpoint("pig", runs, folder) == folder  # a path stays a path
+
+
+def _record(folder: Path, fid, **settings) -> None:
+    from sketchrnn.checkpoint import update_meta
+    from sketchrnn.runs import SAMPLE_QUALITY
+
+    update_meta(folder, extra={SAMPLE_QUALITY: {"fid": fid, "settings": {"n": 500, **settings}}})
+
+
+def test_sampling_follows_the_recorded_sample_fid_of_both_checkpoints(runs):
+    from sketchrnn.cli.sample_cmd import load_draw_model
+
+    folder = runs / draw_job_name("pig") / "checkpoints"
+    _record(folder / "latest", 2.5)
+    assert step_of(draw_checkpoint(runs, "pig")) == 9  # one record alone decides nothing
+    _record(folder / "best", 1.5)
+    assert step_of(draw_checkpoint(runs, "pig")) == 1  # best drew better samples
+    assert load_draw_model("pig", runs, None)[2].step == 1
+    assert step_of(draw_checkpoint(runs, "pig", "latest")) == 9  # asked for: always that one
+    _record(folder / "best", 1.5, temperature=0.5)
+    assert step_of(draw_checkpoint(runs, "pig")) == 9  # measured differently: not comparable
+    _record(folder / "best", 1.0)
+    _record(folder / "latest", 0.5)
+    assert step_of(draw_checkpoint(runs, "pig")) == 9
+
+
+@pytest.mark.parametrize("fid", ["1.0", None, True, float("nan"), -1.0])
+def test_a_malformed_record_is_ignored(runs, fid):
+    folder = runs / draw_job_name("pig") / "checkpoints"
+    _record(folder / "latest", 9.0)
+    _record(folder / "best", fid)
+    assert step_of(draw_checkpoint(runs, "pig")) == 9
+
+
+def test_a_new_save_drops_the_record(runs):
+    from sketchrnn.runs import recorded_sample_fid
+
+    latest = runs / draw_job_name("pig") / "checkpoints" / "latest"
+    _record(latest, 2.0)
+    assert recorded_sample_fid(latest) == (2.0, {"n": 500})
+    save(latest, "draw", 10)  # training carries on: new weights, fresh meta
+    assert recorded_sample_fid(latest) is None
