@@ -55,6 +55,7 @@ def _show_predict(result: dict[str, Any]) -> None:
              f"{r['mean_points']:.1f}"] for r in result["accuracy_by_cut"]])
     _table("per-category accuracy (all runs)", ["category", "accuracy"],
            [[c, f"{a:.2%}"] for c, a in result["per_category_accuracy"].items()])
+    _show_heldout(result.get("ood_heldout"), p)
     ood = result.get("ood")
     if ood:
         _table(f"OOD detection: {ood['category']!r} vs test sketches (cut {p['cut_min']:.0%}-"
@@ -66,6 +67,43 @@ def _show_predict(result: dict[str, Any]) -> None:
                         f"test sketches. {ood['note']}")
     console().print(f"wrote {result['paths']['json']}, {result['paths']['confusion']}, "
                     f"{result['paths']['accuracy_by_cut']}")
+
+
+def _show_heldout(section: dict[str, Any] | None, p: dict[str, Any]) -> None:
+    """The held-out evaluation categories' OOD figures, the flagged share, the outliers used."""
+    from sketchrnn.cli.console import console
+
+    if not section:
+        return
+    chosen, cuts = section["chosen_score"], None
+    rows = []
+    for name, c in section["categories"].items():
+        cuts = list(c["auroc_by_cut"])
+        rows.append([name, f"{c['n']:,}"] + [f"{c['auroc'][k]:.3f}" for k in c["auroc"]]
+                    + [f"{v:.3f}" for v in c["auroc_by_cut"].values()]
+                    + ["-" if c["flagged"] is None else f"{c['flagged']:.1%}"])
+    if rows:
+        scores = list(next(iter(section["categories"].values()))["auroc"])
+        _table(f"OOD AUROC on held-out categories vs test sketches, cut {p['cut_min']:.0%}-"
+               f"{p['cut_max']:.0%} (by cut: both sides cut exactly c; {chosen})",
+               ["category", "n"] + [k + ("*" if k == chosen else "") for k in scores]
+               + [f"cut {float(c):.0%}" for c in cuts] + ["flagged"], rows)
+    flagged = section["flagged_in_distribution"]
+    synthetic = ", ".join(f"{k} {v:.3f}" for k, v in section["synthetic_auroc"].items())
+    console().print(
+        f"score {chosen!r} chosen on {section['chosen_on']}"
+        + (f" ({', '.join(section['selection_categories'])})" if section["selection_categories"]
+           else "") + (f"; real test sketches flagged 'none of these': {flagged:.1%}"
+                       if flagged is not None else "; uncalibrated: no threshold")
+        + f"; synthetic outliers AUROC: {synthetic}"
+        + (f"; not found: {', '.join(section['missing'])}" if section["missing"] else ""))
+    exposure = section["outlier_exposure"]
+    if exposure is None:
+        console().print("outlier exposure: none (the model was trained without outliers)")
+    else:
+        console().print(f"outlier exposure: weight {exposure['weight']:g}, "
+                        f"{exposure['n_sketches']:,} drawings of {len(exposure['categories'])} "
+                        f"categories from {exposure['source']}: {', '.join(exposure['categories'])}")
 
 
 @eval_group.command(name="predict")

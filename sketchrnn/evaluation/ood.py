@@ -54,6 +54,11 @@ def find_drawing_file(name: str, data_dir: Path) -> Path | None:
     return max(found, key=lambda p: p.stat().st_size) if found else None
 
 
+def has_ood_data(name: str, data_dir: Path) -> bool:
+    """Whether ``load_ood(name, data_dir=...)`` finds a file for category ``name``."""
+    return _npz_file(name, data_dir) is not None or find_drawing_file(name, data_dir) is not None
+
+
 def _from_drawings(path: Path) -> tuple[list[np.ndarray], bool]:
     """Stroke-3 sketches of every drawing in the file (raw ones RDP-simplified), and whether the
     file held simplified (0-255) drawings."""

@@ -41,12 +41,10 @@ def _ood_section(predictor: Any, test: Any, protocol: Protocol, name: str, data_
     from sketchrnn.data.tail_cut import cut_tails
     from sketchrnn.predict.inference import classify
 
-    cal = predictor.calibration or {}
-    extent = cal.get("typical_extent_px")
-    if extent is None:  # uncalibrated: measure the typical extent now
-        from sketchrnn.predict.inference import extents
+    from sketchrnn.evaluation.ood_heldout import typical_extent
 
-        extent = float(np.median(extents(test)) * predictor.meta.scale)
+    cal = predictor.calibration or {}
+    extent = typical_extent(predictor, test)
     folder = data_dir or predictor.meta.data.data_dir
     ood = load_ood(name, predictor.meta, typical_extent_px=extent, data_dir=folder, path=ood_file)
     rng = np.random.default_rng([protocol.seed, 10_007])
@@ -72,6 +70,7 @@ def evaluate_predict(runs_dir: Path, checkpoint: Path | None, protocol: Protocol
                      data_dir: Path | None = None, ood_category: str | None = None,
                      ood_file: Path | None = None) -> dict[str, Any]:
     """The reference protocol, accuracy by cut, confusion, OOD AUROC; written to eval.json."""
+    from sketchrnn.evaluation.ood_heldout import heldout_ood
     from sketchrnn.evaluation.plots import plot_accuracy_by_cut, plot_confusion
     from sketchrnn.evaluation.protocol import accuracy_by_cut, per_class_accuracy, run_protocol
     from sketchrnn.predict.loading import load_data
@@ -110,6 +109,8 @@ def evaluate_predict(runs_dir: Path, checkpoint: Path | None, protocol: Protocol
         "accuracy_by_cut": by_cut, "calibration": predictor.calibration,
         "reference": REFERENCE, "paths": paths,
     }
+    out["ood_heldout"] = heldout_ood(predictor, data.test, protocol,
+                                     data_dir or predictor.meta.data.data_dir)
     if ood_category:
         out["ood"] = _ood_section(predictor, data.test, protocol, ood_category, data_dir,
                                   ood_file)

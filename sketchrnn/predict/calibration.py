@@ -91,17 +91,27 @@ def synthetic_outliers(valid: SketchSet, rng: np.random.Generator) -> dict[str, 
 
 
 def fit_calibration(logits: np.ndarray, labels: np.ndarray, outlier_logits: np.ndarray,
-                    quantile: float = DEFAULT_QUANTILE) -> dict[str, Any]:
+                    quantile: float = DEFAULT_QUANTILE,
+                    selection_logits: np.ndarray | None = None) -> dict[str, Any]:
     """Temperature, chosen OOD score and threshold from in-distribution valid logits ``[n, K]``
-    (with ``labels [n]``) and synthetic outlier logits ``[m, K]``; also the NLL and ECE before
-    and after, so the gain is on record."""
+    (with ``labels [n]``), synthetic outlier logits ``[m, K]`` and, when given, the logits of real
+    held-out *selection* categories ``[s, K]``; also the NLL and ECE before and after, so the gain
+    is on record.
+
+    The score is the one with the best AUROC against the real selection outliers (against the
+    synthetic ones when there are none). The threshold is the in-distribution quantile
+    ``q <= quantile`` (at most that share of real sketches flagged) that maximises Youden's J,
+    the share of selection outliers flagged minus the share of valid sketches flagged."""
     t = fit_calibration_T(logits, labels)
     ident = ood_scores(logits, t)
-    outl = ood_scores(outlier_logits, t)
-    aurocs = {name: auroc(ident[name], outl[name]) for name in SCORE_NAMES}
-    best = max(SCORE_NAMES, key=lambda name: (round(aurocs[name], 6), -SCORE_NAMES.index(name)))
+    synthetic = _aurocs(ident, ood_scores(outlier_logits, t))
+    real = None if selection_logits is None else ood_scores(selection_logits, t)
+    chooser = synthetic if real is None else _aurocs(ident, real)
+    best = max(SCORE_NAMES, key=lambda name: (round(chooser[name], 6), -SCORE_NAMES.index(name)))
+    q = quantile if real is None else _youden_quantile(ident[best], real[best], quantile)
+    threshold = float(np.quantile(ident[best], q))
     probs_1, probs_t = np.exp(log_softmax(logits, 1.0)), np.exp(log_softmax(logits, t))
-    return {
+    record = {
         CALIBRATION_T: t,
         "nll_valid_t1": nll(logits, labels, 1.0),
         "nll_valid": nll(logits, labels, t),
@@ -109,11 +119,28 @@ def fit_calibration(logits: np.ndarray, labels: np.ndarray, outlier_logits: np.n
         "ece_valid": expected_calibration_error(probs_t, labels),
         "accuracy_valid": float((logits.argmax(axis=1) == labels).mean()),
         "ood_score": best,
-        "ood_threshold": float(np.quantile(ident[best], quantile)),
-        "ood_quantile": quantile,
-        "ood_auroc_synthetic": aurocs,
+        "ood_score_chosen_on": "synthetic" if real is None else "selection",
+        "ood_threshold": threshold,
+        "ood_quantile": q,
+        "ood_auroc_synthetic": synthetic,
         "n_valid": int(len(labels)),
     }
+    if real is not None:
+        record.update(ood_auroc_selection=chooser, n_selection=int(len(selection_logits)),
+                      flagged_selection=float((real[best] < threshold).mean()))
+    return record
+
+
+def _aurocs(inside: dict[str, np.ndarray], outside: dict[str, np.ndarray]) -> dict[str, float]:
+    return {name: auroc(inside[name], outside[name]) for name in SCORE_NAMES}
+
+
+def _youden_quantile(inside: np.ndarray, outside: np.ndarray, quantile: float) -> float:
+    """The quantile in ``(0, quantile]`` (steps of 0.5%) whose threshold maximises flagged
+    outliers minus flagged in-distribution sketches; ties go to the larger quantile."""
+    grid = np.linspace(quantile / 10, quantile, 10)
+    gains = [float((outside < np.quantile(inside, q)).mean()) - q for q in grid]
+    return float(grid[len(grid) - 1 - int(np.argmax(gains[::-1]))])
 
 
 def calibrate(target: str | os.PathLike, *, data_dir: Path | None = None, seed: int = 0,
@@ -141,14 +168,35 @@ def calibrate(target: str | os.PathLike, *, data_dir: Path | None = None, seed: 
     outliers = synthetic_outliers(valid, rng)
     outlier_sets = [cut_tails(s, np.arange(len(s)), rng.uniform(lo, hi, len(s)))
                     for s in outliers.values()]
+    extent = float(np.median(extents(data.train)) * data.scale)
+    selection = _selection_outliers(meta, extent, data_dir or meta.data.data_dir)
+    selection_logits = None
+    if selection:
+        cut_selection = SketchSet.concat([cut_tails(s.sketches, np.arange(len(s.sketches)),
+                                                    rng.uniform(lo, hi, len(s.sketches)))
+                                          for s in selection])
+        selection_logits = classify(model, cut_selection)
     record = fit_calibration(classify(model, cut), cut.labels,
-                             classify(model, SketchSet.concat(outlier_sets)), quantile)
+                             classify(model, SketchSet.concat(outlier_sets)), quantile,
+                             selection_logits)
     record.update(
-        typical_extent_px=float(np.median(extents(data.train)) * data.scale),
-        cut=[lo, hi], passes=passes, seed=seed, step=meta.step,
+        typical_extent_px=extent, cut=[lo, hi], passes=passes, seed=seed, step=meta.step,
+        ood_selection_categories=[s.name for s in selection],
     )
     update_meta(path, extra={CALIBRATION_KEY: record})
     return record
+
+
+def _selection_outliers(meta: Any, extent: float, data_dir: Path | None) -> list[Any]:
+    """The selection categories' drawings found under ``data_dir`` (``data.outliers``), in model
+    units; those not found are left out (none found: the score is chosen on synthetic data)."""
+    from sketchrnn.data.outliers import SELECTION_CATEGORIES
+    from sketchrnn.evaluation.ood import has_ood_data, load_ood
+
+    if data_dir is None:
+        return []
+    return [load_ood(name, meta, typical_extent_px=extent, data_dir=Path(data_dir))
+            for name in SELECTION_CATEGORIES if has_ood_data(name, Path(data_dir))]
 
 
 def read_calibration(meta: Any, where: str | os.PathLike = "meta.json") -> dict[str, Any] | None:
