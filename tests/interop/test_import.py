@@ -132,6 +132,8 @@ def _huge_hidden(tmp_path):
     (_wrong_shapes, "tensor shapes"),
     (_huge_hidden, "LSTM size"),
     (lambda p: _write(p, gen_json(8, scale=float("inf"))), "scale_factor"),
+    (lambda p: _write(p, gen_json(8, scale=float("nan"))), "scale_factor nan"),  # JSON's NaN
+    (lambda p: _write(p, gen_json(8, max_seq_len=float("nan"))), "max_seq_len nan"),
 ])
 def test_bad_files_give_one_line_and_write_nothing(make, words, tmp_path, capsys):
     code, output = _import(capsys, make(tmp_path), tmp_path / "runs")
