@@ -1,6 +1,6 @@
-"""GPU benchmark, made to run once on a CUDA machine (e.g. one H200) in about four minutes.
+"""GPU benchmark, made to run once on a CUDA machine (e.g. one H200) in about eight minutes.
     PYTHONPATH=. python3 benchmarks/bench_gpu.py --out benchmarks/results/gpu.json \
-        [--data-dir DIR_WITH_NPZ] [--budget-s 240]
+        [--data-dir DIR_WITH_NPZ] [--budget-s 480] [--sections capture,pack,latency]
     python benchmarks/bench_gpu.py --dry-run     # CPU, tiny sizes, a few steps: tests this script
 
 Needs torch and numpy only: the model, loss and sampling modules of sketchrnn import nothing else.
@@ -21,6 +21,11 @@ after every section; a section is skipped once ``--budget-s`` is spent):
     sampling  batched sampling at n = 1, 10, 100, 1000, 10000 (fixed length), time(100)/time(1)
     ddp       DDP step time with world size 1 and with every GPU (1 GPU: world size 1 only)
     compile   torch.compile of the loss, then of the whole forward, where time is left
+    pack      the six-job fit's throughput at 1, 2, 3, 6 jobs (processes) per GPU, summed
+    capture   paper size, batch 100: eager vs captured (CUDA graphs, bucketed), fp32 vs TF32,
+              validation loss after --val-steps steps
+    latency   `sample -n 1` of 200 points and serve's "finish it", eager vs captured, GPU and CPU
+(pack, capture, latency: _gpu_fill.py)
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import _common as C  # noqa: E402
+from _gpu_fill import fill_settings, section_capture, section_latency, section_pack  # noqa: E402
 from _gpu_harness import Data, Run, settings  # noqa: E402
 from _gpu_sections import (  # noqa: E402
     section_compile, section_ddp, section_env, section_sampling, section_smoke, section_train,
@@ -51,10 +57,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--smoke-steps", type=int, default=300)
     p.add_argument("--dry-run", "--quick", dest="dry_run", action="store_true",
                    help="CPU, tiny sizes, a few steps (tests the script)")
-    p.add_argument("--sections", default="env,train,smoke,sampling,ddp,compile")
+    p.add_argument("--sections", default="env,train,smoke,sampling,ddp,compile,pack,capture,latency")
+    p.add_argument("--pack-jobs", type=lambda t: [int(k) for k in t.split(",")], default=None,
+                   help="jobs per GPU in the pack section (default 1,2,3,6; 1,2 with --dry-run)")
+    p.add_argument("--val-steps", type=int, default=None,
+                   help="capture section: steps before the validation loss (default 2000; 6 with --dry-run)")
+    p.add_argument("--latency-preset", choices=["tiny", "small", "paper"], default=None,
+                   help="model size of the latency section (default paper; tiny with --dry-run)")
+    p.add_argument("--latency-points", type=int, default=None,
+                   help="points per sketch in the latency section (default 200; 20 with --dry-run)")
+    p.add_argument("--compile-backend", default=None,
+                   help="torch.compile backend of capture and latency (default inductor; aot_eager with "
+                        "--dry-run: traced like torch.compile, without minutes of CPU code generation)")
     args = p.parse_args(argv)
     if args.budget_s is None:
-        args.budget_s = 1200.0 if args.dry_run else 240.0
+        args.budget_s = 1200.0 if args.dry_run else 480.0
+    if args.latency_preset is None:
+        args.latency_preset = "tiny" if args.dry_run else "paper"
+    if args.compile_backend is None:
+        args.compile_backend = "aot_eager" if args.dry_run else "inductor"
     run = Run(args)
     run.log(f"bench_gpu: out={args.out} budget={args.budget_s:.0f}s data_dir={args.data_dir}")
     import torch
@@ -69,6 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     run.result["data"] = data.info
     run.log(f"data: {data.info}")
     wanted = [s.strip() for s in args.sections.split(",") if s.strip()]
+    fs = fill_settings(st, args)
+    run.result["fill_settings"] = fs
     plan = [
         ("env", lambda: section_env(st, run), 10),
         ("train", lambda: section_train(st, run, data), 30),
@@ -76,6 +99,9 @@ def main(argv: list[str] | None = None) -> None:
         ("sampling", lambda: section_sampling(st, run), 15),
         ("ddp", lambda: section_ddp(st, run, data), 20),
         ("compile", lambda: section_compile(st, run, data), 60),
+        ("pack", lambda: section_pack(st, run, data, fs), 30),
+        ("capture", lambda: section_capture(st, run, data, fs, args.compile_backend), 30),
+        ("latency", lambda: section_latency(st, run, fs, args.compile_backend), 20),
     ]
     for name, fn, min_left in plan:
         if name in wanted:

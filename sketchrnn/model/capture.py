@@ -85,7 +85,8 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
-def capture_decoding(model: torch.nn.Module, setting: str, device: torch.device | str) -> Captured:
+def capture_decoding(model: torch.nn.Module, setting: str, device: torch.device | str, *,
+                     backend: str = "inductor") -> Captured:
     """Capture a draw model's ``decode_step`` (the sampling loop's body: one LSTM step and the
     mixture head) for ``setting``; ``sampling.sample`` then calls it unchanged. Returns the
     capture (its ``status``); ``del model.decode_step`` restores the eager method.
@@ -96,7 +97,8 @@ def capture_decoding(model: torch.nn.Module, setting: str, device: torch.device 
     """
     eager = type(model).decode_step.__get__(model)  # the class's method, even if already captured
     mode = compile_mode(setting, device)
-    captured = Captured(eager, mode, f"{type(model).__name__}.decode_step")
+    captured = Captured(_traceable_step(model) or eager, mode, f"{type(model).__name__}.decode_step",
+                        backend=backend)
     graphs = mode == "reduce-overhead"
 
     def decode_step(inputs: torch.Tensor, z: torch.Tensor | None, state: Any) -> Any:
@@ -110,3 +112,23 @@ def capture_decoding(model: torch.nn.Module, setting: str, device: torch.device 
     decode_step.capture = captured  # type: ignore[attr-defined]
     model.decode_step = decode_step  # type: ignore[method-assign]
     return captured
+
+
+def _traceable_step(model: torch.nn.Module) -> Callable[..., Any] | None:
+    """The decode step of a draw model whose decoder runs a plain ``nn.LSTM``, in a form dynamo
+    traces whole: Dynamo graph-breaks at any ``nn.LSTM`` module it meets (even to read its
+    weights), which splits the step into pieces and keeps the GPU path's cuDNN call out of the
+    graph. Here the weights are closure variables and the cell is ``torch.lstm_cell``, the same
+    math as ``PlainLSTM.step`` on the CPU. None for any other decoder: its own step is compiled."""
+    decoder = getattr(model, "decoder", None)
+    lstm = getattr(getattr(decoder, "rnn", None), "lstm", None)
+    if not isinstance(lstm, torch.nn.LSTM) or lstm.bidirectional or lstm.num_layers != 1:
+        return None
+    weights = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+
+    def step(inputs: torch.Tensor, z: torch.Tensor | None, state: Any) -> Any:
+        h, c = torch.lstm_cell(decoder._inputs(inputs, z), tuple(state), *weights)  # [n, H] each
+        mixture, q_logits = decoder._head(h)  # Eq. 5-8
+        return mixture, q_logits, (h, c)
+
+    return step

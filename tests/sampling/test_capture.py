@@ -39,6 +39,21 @@ def test_captured_sampling_equals_eager(monkeypatch):
     _same(sample(model, 3, max_len=30, seed=4, temperature=0.5), eager)
 
 
+def test_the_captured_step_is_one_graph(monkeypatch):
+    # A graph break (dynamo stops at any nn.LSTM module) would split the step and keep the
+    # GPU's LSTM call out of the CUDA graph.
+    model = _model()
+    real_compile = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: real_compile(fn, backend="eager", dynamic=False))
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    capture_decoding(model, "on", "cpu")
+    sample(model, 2, max_len=12, seed=0)
+    counters = torch._dynamo.utils.counters
+    assert sum(counters["graph_break"].values()) == 0, dict(counters["graph_break"])
+    assert counters["stats"]["unique_graphs"] >= 1
+
+
 def test_failing_capture_samples_eagerly(monkeypatch):
     model = _model()
     eager = sample(model, 2, max_len=25, seed=1)
