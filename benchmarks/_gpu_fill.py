@@ -73,41 +73,51 @@ def _process_memory_gib() -> dict[int, float]:
     return {int(pid): float(mib) / 1024 for pid, mib in rows}
 
 
+def _guarded(run: Run, rows: list[dict[str, Any]], key: dict[str, Any], label: str, fn) -> None:
+    """Append ``fn()``'s row to ``rows``, or the error: one failing case must not lose the rest."""
+    try:
+        rows.append({**key, **fn()})
+    except Exception as exc:  # noqa: BLE001
+        rows.append({**key, "error": _err(exc)})
+        run.log(f"  {label}: FAILED {exc!r}")
+
+
+def _pack_once(k: int, ctx, st: dict[str, Any], fs: dict[str, Any], batches, run: Run) -> dict[str, Any]:
+    """k training processes on one device at once; their throughput summed."""
+    ready, q, go = ctx.SimpleQueue(), ctx.SimpleQueue(), ctx.Event()
+    procs = [ctx.Process(target=_pack_worker, args=(r, st, fs, batches, ready, go, q)) for r in range(k)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.get()
+    memory = _process_memory_gib() if st["device"] == "cuda" else {}  # all warmed up, none timing
+    go.set()
+    per_job = [q.get() for _ in procs]
+    for p in procs:
+        p.join()
+    mine = [memory[p.pid] for p in procs if p.pid in memory]
+    row = {"sketches_per_s_sum": sum(r["sketches_per_s"] for r in per_job),
+           "ms_per_step_mean": float(np.mean([r["ms_per_step"] for r in per_job])),
+           "process_mem_gib_max": max(mine) if mine else None,
+           "peak_alloc_gib_max": max((r.get("peak_mem_gib", 0) for r in per_job), default=None),
+           "per_job": per_job}
+    run.log(f"  pack k={k}: {row['sketches_per_s_sum']:,.0f} sketches/s summed, "
+            f"{row['ms_per_step_mean']:.2f} ms/step each, process memory {row['process_mem_gib_max']}")
+    return row
+
+
 def section_pack(st: dict[str, Any], run: Run, data: Data, fs: dict[str, Any]) -> dict[str, Any]:
     import torch.multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     batches = [(x.clone(), n.clone()) for x, n in data.batches(st["batch_sizes"][0], 16)]  # unpinned
-    rows = []
+    rows: list[dict[str, Any]] = []
     for k in fs["pack_ks"]:
         if run.left() < 30:
             rows.append({"jobs_per_gpu": k, "skipped": "budget"})
             continue
-        try:
-            ready, q, go = ctx.SimpleQueue(), ctx.SimpleQueue(), ctx.Event()
-            procs = [ctx.Process(target=_pack_worker, args=(r, st, fs, batches, ready, go, q))
-                     for r in range(k)]
-            for p in procs:
-                p.start()
-            for _ in procs:
-                ready.get()
-            memory = _process_memory_gib() if st["device"] == "cuda" else {}
-            go.set()
-            per_job = [q.get() for _ in procs]
-            for p in procs:
-                p.join()
-            mine = [memory[p.pid] for p in procs if p.pid in memory]
-            row = {"jobs_per_gpu": k, "sketches_per_s_sum": sum(r["sketches_per_s"] for r in per_job),
-                   "ms_per_step_mean": float(np.mean([r["ms_per_step"] for r in per_job])),
-                   "process_mem_gib_max": max(mine) if mine else None,
-                   "peak_alloc_gib_max": max((r.get("peak_mem_gib", 0) for r in per_job), default=None),
-                   "per_job": per_job}
-            rows.append(row)
-            run.log(f"  pack k={k}: {row['sketches_per_s_sum']:,.0f} sketches/s summed, "
-                    f"{row['ms_per_step_mean']:.2f} ms/step each, process memory {row['process_mem_gib_max']}")
-        except Exception as exc:  # noqa: BLE001
-            rows.append({"jobs_per_gpu": k, "error": _err(exc)})
-            run.log(f"  pack k={k}: FAILED {exc!r}")
+        _guarded(run, rows, {"jobs_per_gpu": k}, f"pack k={k}",
+                 lambda k=k: _pack_once(k, ctx, st, fs, batches, run))
         run.save_partial("pack", {"rows": rows})
     one = next((r["sketches_per_s_sum"] for r in rows if r.get("jobs_per_gpu") == 1 and "error" not in r
                 and "skipped" not in r), None)
@@ -164,9 +174,39 @@ def _split(data: Data, bs: int, n_valid_batches: int = 10):
     return data.train[:cut], [next(valid) for _ in range(n_valid)]
 
 
+def _capture_variant(name: str, tf32: bool, captured: bool, st: dict[str, Any], use, valid, n: int,
+                     backend: str, run: Run) -> dict[str, Any]:
+    """N steps of one variant from the same init; timed over the first 200 after warm-up."""
+    from sketchrnn.model.capture import Captured, compile_mode
+
+    set_tf32(tf32)
+    try:
+        model, loss_fn, opt = build(st["sizes"], st["device"], st["n_max"])
+        forward = None
+        if captured:
+            _reset_dynamo()
+            forward = Captured(model, compile_mode("on", st["device"]), name, backend=backend)
+        step = make_step(model, loss_fn, opt, st["device"], forward=forward)
+        t0 = time.perf_counter()
+        for i in range(min(len(use), 8)):  # warm-up: compiles every bucket seen early
+            step(use[i], i)
+        sync(st["device"])
+        warm_s = time.perf_counter() - t0
+        res = time_steps(step, use, 0, min(n, 200), st["device"])
+        for i in range(min(n, 200), n):  # the rest of the N steps, untimed
+            step(use[i % len(use)], i)
+        res.update(warmup_and_compile_s=warm_s, status=forward.status if forward is not None else "eager",
+                   dynamo=_dynamo_stats() if captured else None,
+                   valid_loss=_valid_loss(model, loss_fn, valid, st["device"]))
+    finally:
+        set_tf32(False)
+    run.log(f"  capture {name:14s}: {res['ms_per_step']:.2f} ms/step, valid loss after {n} steps "
+            f"{res['valid_loss']:.4f} ({res['status']}, warm-up {warm_s:.1f} s)")
+    return res
+
+
 def section_capture(st: dict[str, Any], run: Run, data: Data, fs: dict[str, Any],
                     backend: str) -> dict[str, Any]:
-    from sketchrnn.model.capture import Captured, compile_mode
     from sketchrnn.train.runtime import bucket_lengths
 
     bs, n = fs["capture_batch"], fs["val_steps"]
@@ -181,36 +221,9 @@ def section_capture(st: dict[str, Any], run: Run, data: Data, fs: dict[str, Any]
         if run.left() < 30:
             out["runs"].append({"variant": name, "skipped": "budget"})
             continue
-        try:
-            set_tf32(tf32)
-            model, loss_fn, opt = build(st["sizes"], st["device"], st["n_max"])
-            forward = None
-            if captured:
-                _reset_dynamo()
-                forward = Captured(model, compile_mode("on", st["device"]), name, backend=backend)
-            step = make_step(model, loss_fn, opt, st["device"], forward=forward)
-            use = bucketed if captured else batches
-            t0 = time.perf_counter()
-            for i in range(min(len(use), 8)):  # warm-up: compiles every bucket seen early
-                step(use[i], i)
-            sync(st["device"])
-            warm_s = time.perf_counter() - t0
-            res = time_steps(step, use, 0, min(n, 200), st["device"])
-            for i in range(min(n, 200), n):  # the rest of the N steps, untimed
-                step(use[i % len(use)], i)
-            res.update(variant=name, warmup_and_compile_s=warm_s,
-                       status=forward.status if forward is not None else "eager",
-                       dynamo=_dynamo_stats() if captured else None,
-                       valid_loss=_valid_loss(model, loss_fn, valid, st["device"]))
-            out["runs"].append(res)
-            run.log(f"  capture {name:14s}: {res['ms_per_step']:.2f} ms/step, valid loss after {n} steps "
-                    f"{res['valid_loss']:.4f} ({res['status']}, warm-up {warm_s:.1f} s)")
-        except Exception as exc:  # noqa: BLE001
-            out["runs"].append({"variant": name, "error": _err(exc)})
-            run.log(f"  capture {name}: FAILED {exc!r}")
-        finally:
-            set_tf32(False)
-            run.save_partial("capture", out)
+        _guarded(run, out["runs"], {"variant": name}, f"capture {name}", lambda: _capture_variant(
+            name, tf32, captured, st, bucketed if captured else batches, valid, n, backend, run))
+        run.save_partial("capture", out)
     ok = {r["variant"]: r for r in out["runs"] if "valid_loss" in r}
     if "eager fp32" in ok:
         for r in ok.values():
@@ -249,12 +262,29 @@ def _latency_cases(model, device: str, points: int, reps: int, meta) -> list[dic
     return [{"case": name, **_latency(fn, reps, device)} for name, fn in cases.items()]
 
 
-def section_latency(st: dict[str, Any], run: Run, fs: dict[str, Any], backend: str) -> dict[str, Any]:
+def _latency_variant(label: str, device: str, captured: bool, st: dict[str, Any], fs: dict[str, Any],
+                     backend: str, run: Run) -> list[dict[str, Any]]:
     import torch
 
     from sketchrnn.config import DataConfig
     from sketchrnn.model.capture import capture_decoding
 
+    set_tf32(False)
+    torch.manual_seed(0)
+    model, _, _ = build(fs["latency_sizes"], device, st["n_max"])
+    model.eval()
+    with torch.no_grad():  # never end: every sketch is exactly `points` long
+        model.decoder.output.bias[2] = -1e4
+    meta = SimpleNamespace(scale=30.0, max_seq_len=fs["latency_points"], data=DataConfig())
+    capture = capture_decoding(model, "on" if captured else "off", device, backend=backend)
+    cases = _latency_cases(model, device, fs["latency_points"], fs["latency_reps"], meta)
+    for r in cases:
+        r.update(status=capture.status)
+        run.log(f"  latency {label:14s} {r['case']:16s}: {1e3 * r['median_s']:.1f} ms ({r['status']})")
+    return cases
+
+
+def section_latency(st: dict[str, Any], run: Run, fs: dict[str, Any], backend: str) -> dict[str, Any]:
     points = fs["latency_points"]
     devices = ["cuda", "cpu"] if st["device"] == "cuda" else ["cpu"]
     rows = []
@@ -264,24 +294,12 @@ def section_latency(st: dict[str, Any], run: Run, fs: dict[str, Any], backend: s
             if run.left() < 20:
                 rows.append({"variant": label, "skipped": "budget"})
                 continue
-            try:
-                set_tf32(False)
-                torch.manual_seed(0)
-                model, _, _ = build(fs["latency_sizes"], device, st["n_max"])
-                model.eval()
-                with torch.no_grad():  # never end: every sketch is exactly `points` long
-                    model.decoder.output.bias[2] = -1e4
-                meta = SimpleNamespace(scale=30.0, max_seq_len=points, data=DataConfig())
-                capture = capture_decoding(model, "on" if captured else "off", device, backend=backend)
-                for r in _latency_cases(model, device, points, fs["latency_reps"], meta):
-                    r.update(variant=label, points=points, status=capture.status)
-                    rows.append(r)
-                    run.log(f"  latency {label:14s} {r['case']:16s}: {1e3 * r['median_s']:.1f} ms ({r['status']})")
-            except Exception as exc:  # noqa: BLE001
-                rows.append({"variant": label, "error": _err(exc)})
-                run.log(f"  latency {label}: FAILED {exc!r}")
+            _guarded(run, rows, {"variant": label}, f"latency {label}",
+                     lambda: {"cases": _latency_variant(label, device, captured, st, fs, backend, run)})
             run.save_partial("latency", {"rows": rows})
-    run.log(C.table([r for r in rows if "median_s" in r], ["variant", "case", "median_s", "min_s", "status"],
+    flat = [{"variant": r["variant"], **c} for r in rows for c in r.get("cases", [])]
+    run.log(C.table(flat, ["variant", "case", "median_s", "min_s", "status"],
                     title=f"{points}-point latency, one sketch"))
-    return {"rows": rows, "points": points, "sizes": fs["latency_sizes"], "target": "sample -n 1 <= 0.1 s on GPU"}
+    return {"rows": flat, "failed": [r for r in rows if "cases" not in r], "points": points,
+            "sizes": fs["latency_sizes"], "target": "sample -n 1 <= 0.1 s on GPU"}
 

@@ -31,6 +31,7 @@ def test_dry_run_of_the_fill_sections(tmp_path):
     assert runs["captured fp32"]["status"] == "compiled (default)"
     # Same init, same batches (padded to buckets when captured): the same validation loss.
     assert abs(runs["captured fp32"]["valid_loss"] - runs["eager fp32"]["valid_loss"]) < 1e-4
+    assert result["sections"]["latency"]["failed"] == []
     latency = result["sections"]["latency"]["rows"]
     assert {(r["variant"], r["case"]) for r in latency} == {
         (v, c) for v in ("cpu eager", "cpu captured") for c in ("sample -n 1", "serve finish it")}
