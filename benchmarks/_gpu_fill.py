@@ -266,7 +266,6 @@ def _latency_variant(label: str, device: str, captured: bool, st: dict[str, Any]
                      backend: str, run: Run) -> list[dict[str, Any]]:
     import torch
 
-    from sketchrnn.config import DataConfig
     from sketchrnn.model.capture import capture_decoding
 
     set_tf32(False)
@@ -275,7 +274,8 @@ def _latency_variant(label: str, device: str, captured: bool, st: dict[str, Any]
     model.eval()
     with torch.no_grad():  # never end: every sketch is exactly `points` long
         model.decoder.output.bias[2] = -1e4
-    meta = SimpleNamespace(scale=30.0, max_seq_len=fs["latency_points"], data=DataConfig())
+    # what predictor.complete reads of a checkpoint's meta (a plain object: no pydantic needed)
+    meta = SimpleNamespace(scale=30.0, max_seq_len=fs["latency_points"], data=SimpleNamespace(clamp=1000.0))
     capture = capture_decoding(model, "on" if captured else "off", device, backend=backend)
     cases = _latency_cases(model, device, fs["latency_points"], fs["latency_reps"], meta)
     for r in cases:
