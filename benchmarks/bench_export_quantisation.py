@@ -25,10 +25,9 @@ def main() -> None:
 
     import torch
 
-    from sketchrnn.evaluation.draw_eval import test_losses
+    from sketchrnn.evaluation.quantisation import int16_cost
     from sketchrnn.interop.exporting import exportable, to_magenta
-    from sketchrnn.interop.importing import build_imported
-    from sketchrnn.interop.magenta_json import dumps_model, parse_model
+    from sketchrnn.interop.magenta_json import dumps_model
     from sketchrnn.predict.loading import load_data
     from sketchrnn.runs import load_draw
 
@@ -36,17 +35,13 @@ def main() -> None:
     model, meta = load_draw(args.checkpoint)
     exportable(meta, args.checkpoint)
     text = dumps_model(to_magenta(model, meta, "benchmark"))
-    quantised = build_imported(parse_model(json.loads(text), "exported"))
     data = load_data(meta, args.data_dir)
-    rows = []
-    for split in ("valid", "test"):
-        before, after = (test_losses(m, getattr(data, split), kl_weight=0.0, kl_min=0.0,
-                                     n_max=meta.max_seq_len)["recon"] for m in (model, quantised))
-        rows.append((split, len(getattr(data, split)), before, after))
+    rows = [(split, int16_cost(model, meta, text, getattr(data, split))) for split in ("valid", "test")]
     print(f"{args.checkpoint}: {meta.model} {meta.model_kwargs}, {len(text):,} bytes exported")
     print(f"{'split':6} {'sketches':>8} {'L_R float':>10} {'L_R int16':>10} {'change':>10}")
-    for split, n, before, after in rows:
-        print(f"{split:6} {n:8d} {before:10.5f} {after:10.5f} {after - before:+10.2e}")
+    for split, cost in rows:
+        print(f"{split:6} {cost['n_sketches']:8d} {cost['float']:10.5f} {cost['int16']:10.5f} "
+              f"{cost['int16'] - cost['float']:+10.2e}")
 
 
 if __name__ == "__main__":

@@ -7,14 +7,16 @@ exported, in the real @magenta/sketch.
   3 or 10 components are padded to 20 exactly. The rounding errors of a layer's weights add up
   with random signs, so outputs move by a few 1e-4 (measured: at most 3e-4 for both presets);
   tolerance 1e-3 for means, sigmas and correlations, 2e-3 relative for the summed weights.
-* The cost of int16 in the loss: the valid L_R of the float and the int16 model differ by less
-  than 1e-3 nats (docs/magenta_js.md gives measured figures).
+* The cost of int16 in the loss, as `export --data-dir` reports it: the valid L_R of the float
+  model and of the exported file (read back by the importer) differ by less than 1e-3 nats
+  (docs/magenta_js.md gives measured figures).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,8 +60,11 @@ def test_a_trained_model_runs_alike_in_magenta_js(preset, shared_quickdraw, tmp_
 
     fit(preset, shared_quickdraw, tmp_path)
     out = tmp_path / "pig.gen.json"
-    code, output = run_cli(capsys, "export", "pig", "--runs", str(tmp_path / "runs"), "--out", str(out))
+    code, output = run_cli(capsys, "export", "pig", "--runs", str(tmp_path / "runs"), "--out", str(out),
+                           "--data-dir", str(shared_quickdraw))
     assert code == 0, output
+    reported = re.search(r"int16 weights: valid L_R (\S+) -> (\S+) \(\S+\) on (\d+) sketches", output)
+    assert reported, output
     model, meta = load_draw(draw_checkpoint(tmp_path / "runs", "pig"))
     assert meta.model_kwargs["cell"] == "lstm"
     quantised = build_imported(read_model(out))
@@ -78,4 +83,6 @@ def test_a_trained_model_runs_alike_in_magenta_js(preset, shared_quickdraw, tmp_
     before, after = (test_losses(m, valid, kl_weight=0.0, kl_min=0.0, n_max=meta.max_seq_len)["recon"]
                      for m in (model, quantised))
     assert abs(after - before) < 1e-3, (before, after)  # measured: 4e-5 (tiny), 7e-5 (small)
+    assert (float(reported[1]), float(reported[2])) == pytest.approx((before, after), abs=1e-5)
+    assert int(reported[3]) == len(valid)
     assert json.loads(out.read_text())[0]["scale_factor"] == pytest.approx(meta.scale)
