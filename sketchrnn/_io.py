@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,9 @@ from typing import IO, Any
 
 from sketchrnn.errors import OutputExistsError
 
-__all__ = ["atomic_write", "fsync_file", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["atomic_write", "fsync_file", "is_temp_file", "write_bytes_atomic", "write_text_atomic"]
+
+_TEMP_NAME = re.compile(r"^\..+\.\d+\.[0-9a-f]{8}\.tmp$")  # .<name>.<pid>.<8 hex>.tmp, see atomic_write
 
 
 def atomic_write(
@@ -61,6 +64,11 @@ def atomic_write(
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def is_temp_file(path: Path) -> bool:
+    """Whether `path` is an `atomic_write` temp file: what a killed writer leaves behind."""
+    return path.is_file() and _TEMP_NAME.match(path.name) is not None
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:

@@ -31,6 +31,7 @@ from sketchrnn.checkpoint_meta import (
     WEIGHTS,
     CheckpointMeta,
     aside_name,
+    temp_name,
     checkpoint_dir,
     read_meta,
     with_updates,
@@ -74,7 +75,7 @@ def save_checkpoint(
         _check_plain(train_state, "train_state")
     path.parent.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:8]
-    tmp = path.parent / f".{path.name}.tmp-{tag}"
+    tmp = temp_name(path, tag)
     tmp.mkdir()
     try:
         # Copies detach the weights from the module and break shared storage (tied weights),

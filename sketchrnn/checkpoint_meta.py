@@ -194,6 +194,16 @@ def aside_name(path: Path, tag: str) -> Path:
     return path.parent / f".{path.name}.old-{tag}"
 
 
+def temp_name(path: Path, tag: str) -> Path:
+    """Where a save writes the new checkpoint before renaming it to `path`."""
+    return path.parent / f".{path.name}.tmp-{tag}"
+
+
+def temp_copies(path: Path) -> list[Path]:
+    """New checkpoints a save was writing when it was killed (never complete)."""
+    return sorted(path.parent.glob(f".{path.name}.tmp-*")) if path.parent.is_dir() else []
+
+
 def aside_copies(path: Path) -> list[Path]:
     """Previous checkpoints a save moved aside and did not get to delete, oldest first."""
     return sorted(path.parent.glob(f".{path.name}.old-*")) if path.parent.is_dir() else []

@@ -9,6 +9,7 @@ the Ray glue all ask this module where things are.
         checkpoints/latest/    model.safetensors + meta.json + train_state.pt
         checkpoints/best/      best by validation loss (SAMPLING_CHECKPOINT: the one sampling uses)
         metrics.jsonl          one JSON row per train/valid/test report
+        attempts.jsonl         one JSON row per training attempt: node, step it resumed from
         loss.png               train and valid loss curves
         samples/step_000500.png
       predict/
@@ -22,8 +23,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sketchrnn._io import write_text_atomic
-from sketchrnn.checkpoint_meta import META, aside_copies
+from sketchrnn._io import is_temp_file, write_text_atomic
+from sketchrnn.checkpoint_meta import META, aside_copies, temp_copies
 from sketchrnn.errors import CheckpointError
 
 PREDICT_JOB = "predict"
@@ -62,6 +63,10 @@ class JobDir:
         return self.root / "metrics.jsonl"
 
     @property
+    def attempts(self) -> Path:
+        return self.root / "attempts.jsonl"
+
+    @property
     def samples(self) -> Path:
         return self.root / "samples"
 
@@ -78,28 +83,51 @@ class JobDir:
         return self.root / "status.json"
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        if not self.metrics.exists():
-            return []
-        rows = []
-        for line in self.metrics.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if line:
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:  # a line cut by a crash: the rest is still good
-                    continue
-        return rows
+        return read_jsonl(self.metrics)
 
     def append_metrics(self, rows: list[dict[str, Any]]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self.metrics.open("a", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row) + "\n")
+        append_jsonl(self.metrics, rows)
+
+    def remove_interrupted_writes(self) -> list[Path]:
+        """Delete the temp files and checkpoint folders of writes that were killed (a lost node,
+        a SIGKILL); returns them. Only for the job's one writer, before it writes anything."""
+        import shutil
+
+        temps = [p for p in self.root.rglob(".*") if is_temp_file(p)]
+        temps += temp_copies(self.latest) + temp_copies(self.best)
+        for path in temps:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        return temps
 
     def truncate_metrics(self, step: int) -> None:
         """Drop rows after `step` (resuming from a checkpoint taken at `step`)."""
         rows = [r for r in self.read_metrics() if int(r.get("step", 0)) <= step]
         write_text_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSON-lines file (none if it is missing)."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut by a crash: the rest is still good
+                continue
+    return rows
+
+
+def append_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row) + "\n")
 
 
 def is_checkpoint(path: Path) -> bool:

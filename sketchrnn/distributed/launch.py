@@ -65,7 +65,6 @@ def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: in
     import ray
 
     from sketchrnn.distributed.cluster import ray_session
-    from sketchrnn.distributed.hub import ProgressHub
     from sketchrnn.distributed.trainer import JobRun, build_trainer
 
     todo = [j for j in jobs if j.name not in done]
@@ -76,7 +75,7 @@ def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: in
                         gpus_per_worker=gpus_per_worker,
                         gpu_memory_gib=local_gpu_memory_gib() if gpus and gpus_per_worker is None else None)
         on_plan(the_plan)
-        hub = ray.remote(num_cpus=0)(ProgressHub).remote()
+        hub = progress_hub(ray)
         env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
         by_name = {j.name: j for j in todo}
 
@@ -93,6 +92,17 @@ def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: in
         for name, result in done.items():
             on_row({"job": name, "status": "done", "step": result.get("step"), "total": result.get("step")})
         return _Schedule(the_plan, start, hub, on_row, session.logs).run()
+
+
+def progress_hub(ray: Any) -> Any:
+    """The hub actor, on the driver's node like Train's own controllers: wherever else it
+    landed, losing that node would take every job's progress (and fit) with it."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from sketchrnn.distributed.hub import ProgressHub
+
+    here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
+    return ray.remote(num_cpus=0, scheduling_strategy=here)(ProgressHub).remote()
 
 
 class _Schedule:

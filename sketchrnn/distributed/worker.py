@@ -15,6 +15,8 @@ Every worker of a job runs `train_fn`. What it adds to the loop, through `Hooks`
 * resume needs nothing here: the loop restarts from `<job>/checkpoints/latest`, so a worker group
   restarted by `FailureConfig` carries on from the last checkpoint.
 * progress rows go from rank 0 to the driver through the `ProgressHub` actor.
+* rank 0 appends one row per attempt to `<job>/attempts.jsonl`: the Ray node it runs on and the
+  step it resumed from, so where a job trained and what a lost node cost can be read back later.
 * the predict task's calibration comes from the driver (`config["calibrate"]`): it lives in
   predict/, above this package.
 """
@@ -104,6 +106,21 @@ class WorkerHooks:
         self.hub.push.remote({**row, "status": status})
 
 
+def record_attempt(job_dir: Any, *, attempt: int, workers: int, resumed_from: int) -> None:
+    """One row in `attempts.jsonl`: which attempt of this driver's run, on which Ray node."""
+    import socket
+
+    import ray
+
+    from sketchrnn.runs import append_jsonl
+
+    append_jsonl(job_dir.attempts, [{
+        "attempt": attempt, "node_id": ray.get_runtime_context().get_node_id(),
+        "host": socket.gethostname(), "pid": os.getpid(), "workers": workers,
+        "resumed_from": resumed_from, "time": time.time(),
+    }])
+
+
 def train_fn(config: dict[str, Any]) -> dict[str, Any] | None:
     """Ray Train's `train_loop_per_worker`: train one job on this rank; rank 0 returns the outcome."""
     import ray
@@ -134,6 +151,9 @@ def train_fn(config: dict[str, Any]) -> dict[str, Any] | None:
     torch.set_num_threads(int(config.get("threads", 1)))
     attempt = ray.get(hub.started.remote(job.name)) if hub is not None and rank == 0 else 1
     latest = read_meta_if_present(JobDir(job_dir).latest)  # where the loop will resume from
+    if rank == 0:
+        record_attempt(JobDir(job_dir), attempt=attempt, workers=world,
+                       resumed_from=latest.step if latest else 0)
     worker = WorkerHooks(job, job_dir, rank, world, device, hub=hub, attempt=attempt,
                          calibrate=config.get("calibrate"))
     try:

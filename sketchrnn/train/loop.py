@@ -132,6 +132,8 @@ def start_run(task: Task, jd: JobDir, device: torch.device, hooks: Hooks, *, res
     from sketchrnn.registry import build_loss, build_model
 
     job, cfg = task.job, task.job.settings
+    if hooks.rank == 0:
+        jd.remove_interrupted_writes()  # a killed attempt's temp files: never read, now gone
     state = artifacts.load_resume_state(jd, device) if resume else None
     if state is not None:
         check_resumable(job, jd.root)  # a library caller may not have prepared the job

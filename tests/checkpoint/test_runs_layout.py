@@ -61,3 +61,51 @@ def test_loading_by_task(tmp_path):
         load_classifier(path)
     with pytest.raises(CheckpointError, match="no trained model 'predict'"):
         resolve_predict_target(tmp_path / "runs")
+
+
+def _killed_while_writing(target, write) -> None:
+    """Run `write(target)` in a child process that dies (os._exit) halfway through the write."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=write, args=(target,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 9
+
+
+def _atomic_write_dies(path) -> None:
+    import os
+
+    from sketchrnn._io import atomic_write
+
+    def half(fh) -> None:
+        fh.write(b"half a plot")
+        os._exit(9)
+
+    atomic_write(path, half)
+
+
+def _checkpoint_save_dies(path) -> None:
+    import os
+
+    import safetensors.torch
+
+    safetensors.torch.save_file = lambda *a, **k: os._exit(9)  # dies while writing the weights
+    _save(path, step=20)
+
+
+def test_writes_of_a_killed_process_are_removed_and_nothing_else(tmp_path):
+    jd = JobDir(tmp_path / "draw-pig")
+    _save(jd.latest, step=10)
+    _killed_while_writing(jd.loss_plot, _atomic_write_dies)
+    _killed_while_writing(jd.latest, _checkpoint_save_dies)
+    _killed_while_writing(jd.samples / "step_000020.png", _atomic_write_dies)
+    keep = [jd.root / ".validate_storage_marker", jd.root / ".fault_injected", jd.samples / ".x.tmp"]
+    for path in keep:
+        path.write_text("not ours")
+    leftovers = sorted(p for p in jd.root.rglob(".*") if p not in keep)
+    assert len(leftovers) == 3, leftovers  # two temp files and the checkpoint's temp folder
+
+    assert sorted(jd.remove_interrupted_writes()) == leftovers
+    assert sorted(jd.root.rglob(".*")) == sorted(keep)
+    assert read_meta(jd.latest).step == 10 and not jd.loss_plot.exists()

@@ -50,8 +50,13 @@ def write_categories(folder: Path, names: list[str], n_train: int = 240) -> Path
 def fault_injection_env(spec: str) -> dict[str, str]:
     """Environment for `run_cli` that makes rank 0 of a job die once at a step (`<job>:<step>`),
     through the test-only `fault_injection/sitecustomize.py`."""
+    return {"SKETCHRNN_FAULT_INJECT": spec, "PYTHONPATH": fault_injection_path()}
+
+
+def fault_injection_path() -> str:
+    """PYTHONPATH with the test-only `fault_injection/sitecustomize.py` first."""
     paths = [str(Path(__file__).parent / "fault_injection"), os.environ.get("PYTHONPATH", "")]
-    return {"SKETCHRNN_FAULT_INJECT": spec, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    return os.pathsep.join(p for p in paths if p)
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 420) -> subprocess.CompletedProcess:
