@@ -91,7 +91,8 @@ def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: in
 
         for name, result in done.items():
             on_row({"job": name, "status": "done", "step": result.get("step"), "total": result.get("step")})
-        return _Schedule(the_plan, start, hub, on_row, session.logs).run()
+        return Schedule(the_plan, start, on_row, drain=lambda: ray.get(hub.drain.remote()),
+                        failure=lambda name: ray.get(hub.failure.remote(name)), logs=session.logs).run()
 
 
 def progress_hub(ray: Any) -> Any:
@@ -105,29 +106,36 @@ def progress_hub(ray: Any) -> Any:
     return ray.remote(num_cpus=0, scheduling_strategy=here)(ProgressHub).remote()
 
 
-class _Schedule:
-    """Start jobs while their workers are free (biggest first), feed the table, collect outcomes."""
+class Schedule:
+    """Start jobs while their workers are free (biggest first), feed the table, collect outcomes.
 
-    def __init__(self, the_plan: Plan, start: Any, hub: Any, on_row: Callable[[Row], None], logs: str) -> None:
-        self.plan, self.start, self.hub, self.on_row, self.logs = the_plan, start, hub, on_row, logs
+    A job's trainer (and with it its driver thread, Train controller and placement group) is
+    built only when the job starts, so however many jobs are queued the driver holds at most
+    `plan.workers` workers' worth of them; a queued job is a name in a list. `start(name)`
+    returns a run whose `outcome` is set when it ends; `drain()` returns the progress rows
+    pushed since the last call, `failure(name)` the reason recorded for a failed job.
+    """
+
+    def __init__(self, the_plan: Plan, start: Callable[[str], Any], on_row: Callable[[Row], None], *,
+                 drain: Callable[[], list[Row]], failure: Callable[[str], str | None], logs: str) -> None:
+        self.plan, self.start, self.on_row, self.logs = the_plan, start, on_row, logs
+        self.drain, self.failure = drain, failure
         self.queue = the_plan.start_order()
         self.free = the_plan.workers
         self.runs: dict[str, Any] = {}
         self.results: dict[str, Row] = {}
 
     def run(self) -> dict[str, Row]:
-        import ray
-
         for name in self.queue:
             self._status(name, "queued")
         try:
             while self.queue or self.runs:
                 self._start_what_fits()
-                for row in ray.get(self.hub.drain.remote()):
+                for row in self.drain():
                     self.on_row(row)
                 self._collect()
                 time.sleep(POLL_S)
-            for row in ray.get(self.hub.drain.remote()):  # the last rows, under their final status
+            for row in self.drain():  # the last rows, under their final status
                 self.on_row({**row, "status": self.results[row["job"]]["status"].split(":")[0]})
         except KeyboardInterrupt:
             for name in list(self.runs) + self.queue:
@@ -146,14 +154,12 @@ class _Schedule:
             self._status(name, f"starting ({self.plan.row(name).workers} workers)")
 
     def _collect(self) -> None:
-        import ray
-
         for name, run in list(self.runs.items()):
             if run.outcome is None:
                 continue
             del self.runs[name]
             self.free += self.plan.row(name).workers
-            self.results[name] = _finish(run.outcome, ray.get(self.hub.failure.remote(name)), self.logs)
+            self.results[name] = _finish(run.outcome, self.failure(name), self.logs)
             self._status(name, self.results[name]["status"].split(":")[0])
 
 
