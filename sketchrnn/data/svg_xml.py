@@ -1,10 +1,14 @@
 """Reading an SVG file as untrusted XML, and the attribute syntaxes (lengths, points, transforms).
 
-No DTD is accepted at all: a ``<!DOCTYPE`` stops the parse before its internal subset is read,
-so entity expansion (the "billion laughs") and external entities (a file or URL pulled into the
-drawing) never happen. SVG needs no DTD. The file size, element count and nesting depth are
-bounded before the work they cost is done. Python's own ``xml.etree`` parser is used; refusing
-the DOCTYPE in the tree builder is the one thing defusedxml would add here.
+Entities are refused: a DOCTYPE with an internal subset (the only place a file can declare an
+entity, hence the "billion laughs" and external entities that pull a file or URL into the
+drawing) stops the parse when expat reaches it, and so would any entity declaration. The plain
+DOCTYPE many editors write (``<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "...svg11.dtd">``)
+is accepted: expat never fetches an external DTD (parameter entity parsing is off), and an
+entity it would define (``&nbsp;``) is skipped. This is defusedxml's policy, stricter (no
+internal subset at all) and without the dependency. The file size, element count and nesting
+depth are bounded before the work they cost is done. Python's expat builds an ``xml.etree``
+tree; no text content is kept (nothing drawn comes from it).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
+import xml.parsers.expat as expat
 from pathlib import Path
 
 import numpy as np
@@ -33,42 +38,52 @@ _TRANSFORM_ARGS = {"matrix": (6,), "translate": (1, 2), "scale": (1, 2), "rotate
                    "skewX": (1,), "skewY": (1,)}
 
 
-class _Builder(ET.TreeBuilder):
-    """The standard tree builder, refusing any DTD and counting elements and depth."""
+class _TreeReader:
+    """expat's callbacks: elements into an ``xml.etree`` tree, counted; entities refused."""
 
     def __init__(self, where: str) -> None:
-        super().__init__()
         self.where, self.count, self.depth = where, 0, 0
+        self.builder = ET.TreeBuilder()
 
-    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
-        raise DataError(f"{self.where}: has a DOCTYPE declaration, which is refused (a DTD can "
-                        "define entities that expand without bound or read other files)",
-                        "remove the <!DOCTYPE ...> line; SVG needs none")
+    def doctype(self, name: str, system: str | None, public: str | None, internal: int) -> None:
+        if internal:
+            raise DataError(f"{self.where}: its DOCTYPE has an internal subset, which is refused "
+                            "(it can declare entities that expand without bound or read other "
+                            "files)", "remove the [...] part of the <!DOCTYPE ...>; SVG needs none")
 
-    def start(self, tag, attrs):  # type: ignore[no-untyped-def]
+    def entity(self, name: str, *_: object) -> None:
+        raise DataError(f"{self.where}: declares the entity {name!r}, which is refused", SVG_FIX)
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
         self.count, self.depth = self.count + 1, self.depth + 1
         if self.count > MAX_ELEMENTS or self.depth > MAX_DEPTH:
             what = (f"more than {MAX_ELEMENTS:,} elements" if self.count > MAX_ELEMENTS
                     else f"elements nested more than {MAX_DEPTH} deep")
             raise DataError(f"{self.where}: has {what}", SVG_FIX)
-        return super().start(tag, attrs)
+        self.builder.start(tag, attrs)
 
-    def end(self, tag):  # type: ignore[no-untyped-def]
+    def end(self, tag: str) -> None:
         self.depth -= 1
-        return super().end(tag)
+        self.builder.end(tag)
 
 
 def read_svg_root(path: Path) -> ET.Element:
-    """The root ``<svg>`` element of the file at ``path``; ``DataError`` naming the file otherwise."""
+    """The root ``<svg>`` element of the file at ``path``; ``DataError`` naming the file otherwise.
+
+    Tags and attribute names come as ``namespace}local`` (``local_name`` strips the namespace).
+    """
     size = path.stat().st_size
     if size > MAX_SVG_BYTES:
         raise DataError(f"{path}: {size:,} bytes; SVG files of at most {MAX_SVG_BYTES:,} bytes are "
                         "read", "simplify or split the drawing")
-    parser = ET.XMLParser(target=_Builder(str(path)))
+    reader, parser = _TreeReader(str(path)), expat.ParserCreate(namespace_separator="}")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)  # no external DTD
+    parser.StartDoctypeDeclHandler, parser.EntityDeclHandler = reader.doctype, reader.entity
+    parser.StartElementHandler, parser.EndElementHandler = reader.start, reader.end
     try:
-        parser.feed(path.read_bytes())
-        root = parser.close()
-    except ET.ParseError as exc:
+        parser.Parse(path.read_bytes(), True)
+        root = reader.builder.close()
+    except expat.ExpatError as exc:
         raise DataError(f"{path}: not well-formed XML ({exc})", SVG_FIX) from None
     if local_name(root.tag) != "svg":
         raise DataError(f"{path}: the root element is <{local_name(root.tag)}>, not <svg>", SVG_FIX)
@@ -76,7 +91,7 @@ def read_svg_root(path: Path) -> ET.Element:
 
 
 def local_name(tag: object) -> str:
-    """``{http://www.w3.org/2000/svg}path`` -> ``path`` (files with and without the namespace)."""
+    """``http://www.w3.org/2000/svg}path`` -> ``path`` (files with and without the namespace)."""
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 

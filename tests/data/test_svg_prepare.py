@@ -146,8 +146,23 @@ def test_an_external_entity_is_never_read(tmp_path, capsys):
     folder = good_category(tmp_path / "cat")
     bad = write(folder, "xxe.svg", text)
     code, lines = run_cli(capsys, "data", "prepare", str(folder), "--out", str(tmp_path / "out"))
-    assert code == 1 and len(lines) == 1 and lines[0].startswith(f"error: {bad}: has a DOCTYPE")
+    assert code == 1 and len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {bad}: its DOCTYPE has an internal subset")
     assert "TOP-SECRET" not in "".join(lines) and not (tmp_path / "out").exists()
+
+
+def test_an_external_dtd_is_accepted_but_never_read(tmp_path):
+    """Editors write the SVG 1.1 DOCTYPE; it is accepted, and the DTD it names is not read: this
+    one, planted, would give the line x2="500" by default and define an entity."""
+    from sketchrnn.data.svg import svg_lines
+
+    dtd = tmp_path / "planted.dtd"
+    dtd.write_text('<!ATTLIST line x2 CDATA "500"><!ENTITY nbsp "&#160;">')
+    path = write(tmp_path, "d.svg", f'<?xml version="1.0"?><!DOCTYPE svg PUBLIC "-//W3C//DTD SVG '
+                 f'1.1//EN" "{dtd.as_uri()}"><svg xmlns="http://www.w3.org/2000/svg"><text>&nbsp;'
+                 '</text><line y2="10"/></svg>')
+    [line] = svg_lines(path)
+    np.testing.assert_array_equal(line, [[0, 0], [0, 10]])
 
 
 def test_skip_bad_leaves_bad_files_out_with_a_line_each(tmp_path, capsys):
