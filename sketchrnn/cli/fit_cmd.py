@@ -103,6 +103,28 @@ def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool
                             gpus_per_worker=gpus_per_worker, calibrate=calibrate, verbose=verbose)
     if failed:
         raise click.exceptions.Exit(1)
+    judge_draw_checkpoints([j.categories[0] for j in jobs if j.task == "draw"], runs_dir)
+
+
+def judge_draw_checkpoints(categories: list[str], runs_dir: Path) -> None:
+    """Where a draw job's best and latest checkpoints differ, judge both by their samples so that
+    sampling uses the better one (docs/draw_quality.md); one line each."""
+    from sketchrnn.cli.console import console
+    from sketchrnn.errors import SketchRNNError
+    from sketchrnn.evaluation.checkpoint_choice import measure_draw_checkpoints
+    from sketchrnn.runs import draw_job_name
+
+    for category in categories:
+        try:
+            result = measure_draw_checkpoints(category, runs_dir)
+        except SketchRNNError as e:
+            console().print(f"{draw_job_name(category)}: checkpoints not judged ({e})")
+            continue
+        if result is not None:
+            best, latest = result["best"], result["latest"]
+            console().print(f"{draw_job_name(category)}: sample FID best (step {best['step']:,}) "
+                            f"{best['fid']:.3f}, latest (step {latest['step']:,}) "
+                            f"{latest['fid']:.3f}; sampling uses {result['chosen']}")
 
 
 def run_in_process(jobs: list[Any], runs_dir: Path, *, fresh: bool, calibrate: Any = None) -> list[str]:

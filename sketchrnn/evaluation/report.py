@@ -128,7 +128,8 @@ def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: 
     of ``n`` samples and their FID / precision / recall (k-NN radii with ``k``) against the real
     test sketches. Written to ``runs/draw-<slug>/eval.json``."""
     from sketchrnn.errors import CheckpointError
-    from sketchrnn.evaluation.draw_eval import recognisability, test_losses
+    from sketchrnn.evaluation.checkpoint_choice import SampleSettings, judge_samples
+    from sketchrnn.evaluation.draw_eval import test_losses
     from sketchrnn.predict.loading import load_data
     from sketchrnn.predict.predictor import Predictor
     from sketchrnn.render import grid_png
@@ -149,17 +150,11 @@ def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: 
         predictor, note = None, f"no predict model: {e.message}"
         quality_note = note
     if predictor is not None:
-        recog, pixels = recognisability(model, meta, predictor, meta.categories[0], n=n,
-                                        temperature=temperature, seed=seed,
-                                        temperature_style=temperature_style)
+        settings = SampleSettings(n=n, k=k, temperature=temperature, seed=seed,
+                                  temperature_style=temperature_style)
+        recog, pixels, quality, quality_note = judge_samples(
+            path, model, meta, predictor, predict_checkpoint(runs_dir), settings, data_dir)
         paths["samples"] = str(grid_png(pixels[:64], root / "eval_samples.png"))
-        quality, quality_note = _sample_quality(predictor, meta.categories[0], pixels, k, data_dir)
-        if quality is not None:
-            settings = {"n": n, "k": k, "temperature": temperature, "seed": seed,
-                        "temperature_style": temperature_style,
-                        "predict": str(predict_checkpoint(runs_dir).resolve()),
-                        "predict_step": predictor.meta.step}
-            _record_sample_quality(path, recog, quality, settings)
     out = {"checkpoint": str(path), "category": meta.categories[0], "step": meta.step,
            "model": meta.model, "model_kwargs": meta.model_kwargs,
            "test": test, "recognisability": recog, "recognisability_note": note,
@@ -168,30 +163,3 @@ def evaluate_draw(category: str, runs_dir: Path, checkpoint: Path | None, *, n: 
            "paths": paths, "wall_s": time.perf_counter() - start}
     write_json(Path(paths["json"]), out)
     return out
-
-
-def _sample_quality(predictor: Any, category: str, pixels: list[np.ndarray], k: int,
-                    data_dir: Path | None) -> tuple[dict[str, Any] | None, str | None]:
-    """``(figures, None)``, or ``(None, why not)`` when the sets are too small for ``k`` or the
-    predict model has no ``encode`` (a plugin classifier need not have one)."""
-    from sketchrnn.evaluation.draw_eval import sample_quality
-
-    if not callable(getattr(predictor.model, "encode", None)):
-        return None, "the predict model has no encode() giving its features"
-    try:
-        return sample_quality(predictor, category, pixels, k=k, data_dir=data_dir), None
-    except ValueError as e:  # fewer non-empty samples or real sketches than k + 1
-        return None, f"{e} (k={k}: draw more samples with -n, or lower --k)"
-
-
-def _record_sample_quality(checkpoint: Path, recog: dict[str, Any], quality: dict[str, Any],
-                           settings: dict[str, Any]) -> None:
-    """Store the figures in the draw checkpoint's meta (``runs.SAMPLE_QUALITY``), where the
-    sampling rule (``runs.sampling_checkpoint``) compares a job's best and latest by them."""
-    from sketchrnn.checkpoint import update_meta
-    from sketchrnn.runs import SAMPLE_QUALITY
-
-    g = quality["generated"]
-    update_meta(checkpoint, extra={SAMPLE_QUALITY: {
-        "fid": g["fid"], "precision": g["precision"], "recall": g["recall"],
-        "recognised": recog["recognised"], "settings": settings}})
