@@ -77,6 +77,24 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     if debug:
         os.environ[DEBUG_ENV] = "1"
+    _show_capture_notices()
+
+
+def _show_capture_notices() -> None:
+    """A capture that falls back to eager (model/capture.py) says so in one line on stderr."""
+    import logging
+
+    class ToStderr(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            click.echo(self.format(record), err=True)  # the stderr of the moment, not of set-up
+
+    log = logging.getLogger("sketchrnn.model.capture")
+    if not log.handlers:
+        handler = ToStderr()
+        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
 
 def _debug_requested(argv: list[str]) -> bool:

@@ -69,7 +69,7 @@ def test_off_and_auto_on_the_cpu_stay_eager():
     assert not capture_decoding(model, "auto", "cpu").is_compiled
 
 
-def test_sample_cli_compile_falls_back_and_draws_the_same(tmp_path, monkeypatch):
+def test_sample_cli_compile_falls_back_and_draws_the_same(tmp_path, monkeypatch, capsys):
     import pytest
 
     from sketchrnn.checkpoint import CheckpointMeta, save_checkpoint
@@ -91,4 +91,7 @@ def test_sample_cli_compile_falls_back_and_draws_the_same(tmp_path, monkeypatch)
 
     eager = run("off")
     monkeypatch.setattr(torch, "compile", lambda fn, **kw: mock.Mock(side_effect=RuntimeError("no compiler")))
+    capsys.readouterr()
     assert eager and run("on") == eager
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1 and "running eagerly (RuntimeError: no compiler)" in notes[0]
