@@ -204,13 +204,19 @@ class TrainConfig(_Strict):
 class OutlierConfig(_Strict):
     """``[predict.outliers]``: outlier exposure (Hendrycks et al. 2019). Drawings of other
     categories are mixed into every training batch and their predictions pushed towards uniform;
-    which categories may be used is a fixed rule (``sketchrnn.data.outliers``)."""
+    which categories may be used is a fixed rule (``sketchrnn.data.outliers``). On when
+    ``data_dir`` is set and ``weight`` > 0."""
 
-    weight: float = Field(0.0, ge=0, le=100, description="Weight of the cross-entropy to uniform "
-                          "on outlier sketches (0: no outlier exposure).")
+    weight: float = Field(0.5, ge=0, le=100, description="Weight of the cross-entropy to uniform "
+                          "on outlier sketches (Hendrycks et al.'s 0.5; 0: off).")
     data_dir: Path | None = Field(None, description="Folder of QuickDraw <category>.ndjson "
-                                  "outlier drawings; a relative path is under data.data_dir.")
+                                  "outlier drawings, relative to data.data_dir unless absolute "
+                                  "(unset: no outlier exposure).")
     per_batch: int = Field(50, ge=1, le=100_000, description="Outlier sketches added to each batch.")
+
+    @property
+    def enabled(self) -> bool:
+        return self.data_dir is not None and self.weight > 0
 
 
 class AugmentConfig(_Strict):

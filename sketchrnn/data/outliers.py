@@ -82,7 +82,7 @@ def read_exposure_outliers(folder: Path, categories: list[str], *, min_seq_len: 
     if not folder.is_dir():
         raise DataError(f"outlier folder {folder} does not exist",
                         "set predict.outliers.data_dir to a folder of <category>.ndjson files, or "
-                        "predict.outliers.weight=0")
+                        "leave it unset for no outlier exposure")
     files = sorted(p for p in folder.iterdir() if p.suffix in OUTLIER_SUFFIXES and p.is_file())
     if len(files) > MAX_OUTLIER_FILES:
         raise DataError(f"outlier folder {folder} has {len(files)} files, more than "

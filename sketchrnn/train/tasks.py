@@ -195,7 +195,7 @@ class PredictTask(Task):
 
         batches = super().batch_stream(data_set, seed=seed, rank=rank, world_size=world_size)
         cfg = self.job.settings.outliers
-        if cfg.weight == 0:
+        if not cfg.enabled:
             return batches
         outliers = self.load_outliers(data_set)
         return mix_outliers(batches, outliers, cfg.per_batch, augment=self.augment(),
@@ -207,11 +207,6 @@ class PredictTask(Task):
 
         cfg, data = self.job.settings.outliers, self.job.data
         folder = cfg.data_dir
-        if folder is None:
-            from sketchrnn.errors import ConfigError
-
-            raise ConfigError(f"predict.outliers.weight is {cfg.weight} but no outlier folder is "
-                              "set", "set predict.outliers.data_dir, or predict.outliers.weight=0")
         if not folder.is_absolute() and data.data_dir is not None:
             folder = data.data_dir / folder
         found = read_exposure_outliers(folder, self.job.categories, min_seq_len=data.min_seq_len,
@@ -231,15 +226,16 @@ class PredictTask(Task):
         x = batch.x.to(device, non_blocking=True)  # [B, T, 5]
         logits = model(x, batch.lengths)  # [B, n_categories]
         labels = batch.labels.to(device, non_blocking=True)  # [B], -1 = an outlier
-        weight = self.job.settings.outliers.weight
-        if weight == 0:
+        outliers = self.job.settings.outliers
+        if not outliers.enabled:
             return loss_fn(logits, labels)
         inside = labels >= 0  # [B]
         terms = loss_fn(logits[inside], labels[inside])
         if bool(inside.all()):  # evaluation batches hold no outliers
             return terms
         outlier_ce = uniform_cross_entropy(logits[~inside])
-        return {**terms, "loss": terms["loss"] + weight * outlier_ce, "outlier_ce": outlier_ce}
+        return {**terms, "loss": terms["loss"] + outliers.weight * outlier_ce,
+                "outlier_ce": outlier_ce}
 
     def plot(self, history: list[dict[str, Any]], run: Any) -> None:
         from sketchrnn.render import plot_accuracy

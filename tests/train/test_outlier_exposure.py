@@ -154,6 +154,16 @@ def test_meta_refuses_held_out_outliers_and_old_meta_loads(tmp_path):
         read_meta(tmp_path)
 
 
+def test_outlier_exposure_is_on_when_a_folder_is_set():
+    from sketchrnn.config import Config
+
+    assert not Config().predict.outliers.enabled  # no folder: the model trains as before
+    on = Config.model_validate({"predict": {"outliers": {"data_dir": "others"}}}).predict.outliers
+    assert on.enabled and on.weight == 0.5
+    off = Config.model_validate({"predict": {"outliers": {"data_dir": "o", "weight": 0}}})
+    assert not off.predict.outliers.enabled
+
+
 def test_training_with_outliers_records_them(tmp_path):
     """A tiny predict job with outlier exposure, through the library as `sketchrnn fit` runs it:
     the outlier term is logged, and the checkpoint records the categories used."""
