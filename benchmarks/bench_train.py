@@ -12,6 +12,8 @@ variants are interleaved round by round so that load drift hits them alike):
     flush_late  the same, flush set only after torch already ran a multi-threaded op
     per_batch   padded to each batch's own longest sketch, random batches (no bucketing), flush
     bucketed    the training loop's batches: length bucketing + per-batch padding + augmentation, flush
+    no_dropconnect  bucketed without DropConnect on the recurrent weights (recurrent_dropout 0;
+                the others use the model's default 0.1): what the regularisation costs
 
 plus optional experiments (``--experiments``) that patch the library in the worker process only, to
 measure proposed changes before anyone edits library code (see docs/benchmarks.md).
@@ -49,6 +51,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
                       what="own-max padding, random batches, flush"),
     "bucketed": dict(pad_to_nmax=False, flush="early", bucket=True,
                      what="bucketing + own-max padding, flush (the loop)"),
+    "no_dropconnect": dict(pad_to_nmax=False, flush="early", bucket=True, recurrent_dropout=0.0,
+                           what="bucketed, recurrent_dropout 0 (no DropConnect mask)"),
 }
 DEFAULT_VARIANTS = ("naive", "flush", "flush_late", "per_batch", "bucketed")
 
@@ -98,7 +102,8 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
 
     sizes = C.preset_sizes(args.preset)
     torch.manual_seed(0)
-    model = SketchRNN(**sizes, cell=args.cell)
+    options = {"recurrent_dropout": spec["recurrent_dropout"]} if "recurrent_dropout" in spec else {}
+    model = SketchRNN(**sizes, cell=args.cell, **options)
     model.train()
     loss_fn = SketchRNNLoss(n_max=args.n_max)
     clip = not spec.get("experiment") == "no_clip"

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from sketchrnn.model.encoder import STROKE_DIM
 from sketchrnn.model.lstm import make_lstm
-from sketchrnn.model.options import RecurrentOptions
+from sketchrnn.model.options import RECURRENT_DROPOUT_HELP, RecurrentOptions
 
 POSITION_SCALE = 0.25  # absolute positions span ~+-8 train-std units; keep them near the offsets' range
 CONV_KERNEL = 5
@@ -39,6 +39,9 @@ class ClassifierOptions(RecurrentOptions):
     """``[predict.model]`` options of ``classifier`` (``n_categories`` comes from the task)."""
 
     enc_hidden: int = Field(256, ge=1, description="Bi-LSTM size per direction.")
+    # Off by default: the predict model's settings were chosen on the real data without it, and
+    # feature and head dropout already regularise it (docs/predict.md).
+    recurrent_dropout: float = Field(0.0, ge=0, lt=1, description=RECURRENT_DROPOUT_HELP)
     z_dim: int = Field(128, ge=1, description="Size of the pooled sketch code mu.")
     head_hidden: int = Field(256, ge=1, description="MLP head width.")
     head_dropout: float = Field(0.3, ge=0, lt=1, description="MLP head dropout.")
@@ -51,7 +54,7 @@ class SketchClassifier(nn.Module):
     Options = ClassifierOptions
 
     def __init__(self, *, n_categories: int, enc_hidden: int = 256, z_dim: int = 128,
-                 cell: str = "lstm", recurrent_dropout: float = 0.1, head_hidden: int = 256,
+                 cell: str = "lstm", recurrent_dropout: float = 0.0, head_hidden: int = 256,
                  head_dropout: float = 0.3, conv_channels: int = 96, feature_dropout: float = 0.2) -> None:
         super().__init__()
         if conv_channels < 0 or not 0.0 <= feature_dropout < 1.0:

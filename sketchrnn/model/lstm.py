@@ -2,9 +2,10 @@
 
 Two kinds (``make_lstm``):
 
-* ``"lstm"``: ``nn.LSTM`` over the whole sequence in one call (cuDNN on GPU, MKL on CPU). The
-  fused kernels have no hook inside the recurrence, so this kind has no recurrent dropout:
-  ``recurrent_dropout`` is accepted and ignored (the config documents it as a layer_norm option).
+* ``"lstm"``: ``nn.LSTM``'s parameters, the whole sequence in one fused call (cuDNN on GPU,
+  oneDNN on CPU). The fused kernels have no hook inside the recurrence, so ``recurrent_dropout``
+  is DropConnect on the recurrent weight matrix instead: one mask per call, drawn before the
+  kernel runs (AWD-LSTM; ``PlainLSTM``).
 * ``"layer_norm"``: the paper's layer-normalised LSTM with recurrent dropout (Sec. 3.3 of
   Ha & Eck 2017; Semeniuta et al. 2016), a port of magenta's ``LayerNormLSTMCell``: dropout on the
   candidate g only, layer norm on each gate block and on the cell before the output tanh.
@@ -19,10 +20,14 @@ outputs there are zero and the final state is the one after each sequence's last
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from sketchrnn.errors import ConfigError
 
@@ -121,13 +126,39 @@ def run_cell(cell: LayerNormLSTMCell, inputs: Tensor, lengths: Tensor | None, st
 
 
 class PlainLSTM(nn.Module):
-    """``nn.LSTM`` (one fused call per sequence) with the shared interface; no recurrent dropout."""
+    """``nn.LSTM``'s parameters run by torch's fused LSTM calls, with DropConnect on the recurrent
+    weights (``weight_drop``; Wan et al. 2013, as AWD-LSTM, Merity et al. 2018).
 
-    def __init__(self, input_size: int, hidden_size: int, *, bidirectional: bool = False) -> None:
+    In training, each call draws one mask per direction over ``weight_hh`` (inverted dropout,
+    scaled by ``1 / (1 - p)``), shared by every sequence and every step of that call: the
+    recurrence itself is untouched, so the fused cuDNN / oneDNN kernels still run it. In eval the
+    raw weights are used. The parameters stay ``nn.LSTM``'s (same state-dict names, read with
+    ``getattr`` at each call, so DDP, ``torch.func.functional_call`` and ``.to()`` see them) and
+    the gradient reaches the raw ``weight_hh`` through the mask.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, *, bidirectional: bool = False,
+                 weight_drop: float = 0.0) -> None:
         super().__init__()
         self.hidden_size, self.bidirectional = hidden_size, bidirectional
         self.num_directions = 2 if bidirectional else 1
+        self.weight_drop = weight_drop
         self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True, bidirectional=bidirectional)
+
+    @property
+    def dropping(self) -> bool:
+        return self.training and self.weight_drop > 0
+
+    def direction_weights(self) -> list[list[Tensor]]:
+        """``[w_ih, w_hh, b_ih, b_hh]`` per direction (forward first), ``w_hh`` masked in training.
+        Call it once per sequence call: each call draws new masks."""
+        weights = []
+        for suffix in _DIRECTION_SUFFIXES[: self.num_directions]:
+            w_ih, w_hh, b_ih, b_hh = (getattr(self.lstm, f"{name}_l0{suffix}") for name in _WEIGHT_NAMES)
+            if self.dropping:
+                w_hh = F.dropout(w_hh, self.weight_drop, True)  # [4H, H], one mask for the whole call
+            weights.append([w_ih, w_hh, b_ih, b_hh])
+        return weights
 
     def _to_torch(self, s: Tensor) -> Tensor:  # [B, dirs*H] -> [dirs, B, H]
         return s.unflatten(-1, (self.num_directions, self.hidden_size)).transpose(0, 1).contiguous()
@@ -137,14 +168,32 @@ class PlainLSTM(nn.Module):
 
     def forward(self, inputs: Tensor, lengths: Tensor | None = None,
                 state: LSTMState | None = None) -> tuple[Tensor, LSTMState]:
-        hx = None if state is None else (self._to_torch(state[0]), self._to_torch(state[1]))
-        if lengths is None:
-            out, (h, c) = self.lstm(inputs, hx)  # [B, T, dirs*H]
-        else:  # packed: the LSTM never reads t >= lengths (lengths must be >= 1)
-            packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            out, (h, c) = self.lstm(packed, hx)
-            out, _ = pad_packed_sequence(out, batch_first=True, total_length=inputs.shape[1])
+        if state is None:
+            zeros = inputs.new_zeros(self.num_directions, inputs.shape[0], self.hidden_size)
+            hx = (zeros, zeros)  # [dirs, B, H]
+        else:
+            hx = (self._to_torch(state[0]), self._to_torch(state[1]))
+        params = [w for direction in self.direction_weights() for w in direction]
+        with _fresh_weights_expected(inputs.is_cuda and self.dropping):
+            if lengths is None:
+                out, h, c = torch.lstm(inputs, hx, params, True, 1, 0.0, self.training,
+                                       self.bidirectional, True)  # [B, T, dirs*H]
+            else:
+                out, h, c = self._packed(inputs, lengths, hx, params)
         return out, (self._from_torch(h), self._from_torch(c))
+
+    def _packed(self, inputs: Tensor, lengths: Tensor, hx: LSTMState,
+                params: list[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """The fused call on packed input, as ``nn.LSTM`` makes it: the LSTM never reads
+        ``t >= lengths`` (lengths must be >= 1); outputs padded back to ``[B, T, dirs*H]``."""
+        packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        order, unorder = packed.sorted_indices, packed.unsorted_indices
+        hx = (hx[0].index_select(1, order), hx[1].index_select(1, order))  # [dirs, B, H], by length
+        data, h, c = torch.lstm(packed.data, packed.batch_sizes, hx, params, True, 1, 0.0,
+                                self.training, self.bidirectional)
+        out, _ = pad_packed_sequence(PackedSequence(data, packed.batch_sizes, order, unorder),
+                                     batch_first=True, total_length=inputs.shape[1])
+        return out, h.index_select(1, unorder), c.index_select(1, unorder)
 
     def final_hidden(self, inputs: Tensor, lengths: Tensor) -> Tensor:
         """``h`` after each sequence's last real step, ``[B, H * dirs]`` (all the encoder reads).
@@ -178,25 +227,45 @@ class PlainLSTM(nn.Module):
         sequence reversed within its length, so its outputs are in reversed order too."""
         zeros = inputs.new_zeros(1, inputs.shape[0], self.hidden_size)  # [1, B, H]
         runs = []
-        for d, suffix in enumerate(("", "_reverse")[: self.num_directions]):
+        for d, params in enumerate(self.direction_weights()):
             x = inputs if d == 0 else reverse_padded(inputs, lengths)
-            params = [getattr(self.lstm, f"{w}_l0{suffix}")
-                      for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             out, _, _ = torch.lstm(x, (zeros, zeros), params, True, 1, 0.0, self.training, False, True)
             runs.append(out)
         return runs
 
     def step(self, x: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        """One step (sampling; in training mode each call draws its own DropConnect mask)."""
         _require_unidirectional(self)
-        if not x.is_cuda:  # one fused cell, not nn.LSTM over a length-1 sequence: same math, no
-            lstm = self.lstm  # per-call RNN set-up (2.2x per sampling step at n = 1 on the CPU)
-            h, c = torch.lstm_cell(x, state, lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0,
-                                   lstm.bias_hh_l0)
-            return h, (h, c)
+        w_ih, w_hh, b_ih, b_hh = self.direction_weights()[0]
+        if not x.is_cuda:  # one fused cell, not an LSTM over a length-1 sequence: same math, no
+            h, c = torch.lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh)  # per-call RNN set-up
+            return h, (h, c)  # (2.2x per sampling step at n = 1 on the CPU)
         # [1, B, H]; cuDNN refuses non-contiguous states (e.g. the decoder's chunked h0, c0)
         hx = (state[0].unsqueeze(0).contiguous(), state[1].unsqueeze(0).contiguous())
-        out, (h, c) = self.lstm(x.unsqueeze(1), hx)
+        with _fresh_weights_expected(self.dropping):
+            out, h, c = torch.lstm(x.unsqueeze(1), hx, [w_ih, w_hh, b_ih, b_hh], True, 1, 0.0,
+                                   self.training, False, True)
         return out[:, 0], (h[0], c[0])
+
+
+_DIRECTION_SUFFIXES = ("", "_reverse")
+_WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+_CUDNN_COMPACTION_WARNING = "RNN module weights are not part of single contiguous chunk of memory"
+
+
+@contextmanager
+def _fresh_weights_expected(active: bool) -> Iterator[None]:
+    """cuDNN runs weights that are not views of one flat buffer by copying them into its layout
+    at each call, and warns that this costs a copy. A DropConnect-masked ``w_hh`` is a new tensor
+    at every call by design, so that copy (the size of the weights, small beside T recurrent
+    steps; docs/benchmarks.md) is the expected cost of the mask: its warning is silenced for
+    that call alone, and still shown for any other cause."""
+    if not active:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_CUDNN_COMPACTION_WARNING)
+        yield
 
 
 class LayerNormLSTM(nn.Module):
@@ -247,12 +316,15 @@ def _require_unidirectional(rnn: nn.Module) -> None:
 
 def make_lstm(kind: str, input_size: int, hidden_size: int, *, recurrent_dropout: float = 0.0,
               bidirectional: bool = False) -> PlainLSTM | LayerNormLSTM:
-    """The LSTM of ``kind`` ("lstm" | "layer_norm") with the interface described above."""
+    """The LSTM of ``kind`` ("lstm" | "layer_norm") with the interface described above.
+
+    ``recurrent_dropout`` is each kind's recurrent regularisation, honoured by both: DropConnect on
+    the recurrent weights for "lstm", dropout on the candidate at every step for "layer_norm"."""
     if not 0.0 <= recurrent_dropout < 1.0:
         raise ConfigError(f"recurrent_dropout {recurrent_dropout} is not a probability",
                           "use a drop probability in [0, 1), e.g. 0.1")
     if kind == "lstm":
-        return PlainLSTM(input_size, hidden_size, bidirectional=bidirectional)
+        return PlainLSTM(input_size, hidden_size, bidirectional=bidirectional, weight_drop=recurrent_dropout)
     if kind == "layer_norm":
         return LayerNormLSTM(input_size, hidden_size, recurrent_dropout=recurrent_dropout,
                              bidirectional=bidirectional)

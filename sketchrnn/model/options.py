@@ -29,11 +29,14 @@ def options_class(cls: Any) -> type[BaseModel]:
 
 
 Cell = Literal["lstm", "layer_norm"]
-CELL_HELP = "lstm: fused fast path; layer_norm: paper's LN-LSTM with recurrent dropout."
+CELL_HELP = "lstm: fused fast path; layer_norm: the paper's layer-normalised LSTM (slower)."
+RECURRENT_DROPOUT_HELP = ("Recurrent regularisation, a drop probability. lstm: DropConnect on the "
+                          "recurrent weights, one mask per batch; layer_norm: dropout on the cell "
+                          "candidate at every step (the paper's).")
 
 
 class RecurrentOptions(ComponentOptions):
     """What every LSTM-based built-in takes: the cell kind and its recurrent dropout."""
 
     cell: Cell = Field("lstm", description=CELL_HELP)
-    recurrent_dropout: float = Field(0.1, ge=0, lt=1, description="Recurrent dropout (layer_norm cell).")
+    recurrent_dropout: float = Field(0.1, ge=0, lt=1, description=RECURRENT_DROPOUT_HELP)

@@ -3,7 +3,8 @@
 Both have the same decoding interface, used by training (``forward``) and by the sampler
 (``initial_state``, ``decode_step``, ``decode_sequence``, ``start_token``); only ``SketchRNN`` has
 ``encode``. Defaults follow the paper / magenta: enc 256, dec 512, Nz 128, M 20, recurrent
-dropout 0.1 (keep prob 0.9; only the layer_norm cell has recurrent dropout, see ``lstm.py``).
+dropout 0.1 (keep prob 0.9; DropConnect on the recurrent weights for the fused "lstm" cell, the
+paper's dropout on the candidate for "layer_norm", see ``lstm.py``).
 """
 
 from __future__ import annotations

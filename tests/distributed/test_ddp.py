@@ -1,8 +1,9 @@
 """DDP as the workers use it, without Ray: disjoint shards, one synchronised step, agreed stop.
 
 Two real processes talk over gloo (torch.multiprocessing), exactly like two CPU Ray Train workers.
-The reference is independent of DDP: one process taking the gradient of the same model on the
-two ranks' batches concatenated (equal batch sizes: the mean of the two batch means is the mean).
+The reference is independent of DDP: one process taking the gradient of the same model on each
+rank's batch (with that rank's seed, so the same DropConnect masks) and averaging the two (equal
+batch sizes: the mean of the two batch means is the mean).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sketchrnn.config import Config
 from sketchrnn.data.strokes import stroke3_to_stroke5
 from sketchrnn.train.job import load_job_data, make_jobs
 
-MODEL = dict(dec_hidden=16, n_mixtures=3, cell="lstm")  # decoder-only: no sampled z, deterministic
+MODEL = dict(dec_hidden=16, n_mixtures=3, cell="lstm")  # decoder-only: no sampled z
 
 
 def _jobs(data_dir: Path | None = None, **train):
@@ -63,7 +64,12 @@ def _batch(seed: int, n: int = 4, steps: int = 41) -> tuple[torch.Tensor, torch.
     return torch.from_numpy(x), torch.from_numpy(np.diff(offsets))
 
 
-def _rank_main(rank: int, init_file: str, out: str) -> None:
+def _rank_seed(rank: int) -> int:
+    """Seeds each rank's forward (its DropConnect masks), so the reference can draw the same."""
+    return 200 + rank
+
+
+def _rank_main(rank: int, init_file: str, out: str, recurrent_dropout: float) -> None:
     import torch.distributed as dist
 
     from sketchrnn.distributed.worker import WorkerHooks
@@ -71,13 +77,14 @@ def _rank_main(rank: int, init_file: str, out: str) -> None:
 
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
     torch.manual_seed(100 + rank)  # different inits on purpose: DDP must start them equal
-    model = build_model("sketch_rnn_uncond", **MODEL)
+    model = build_model("sketch_rnn_uncond", **MODEL, recurrent_dropout=recurrent_dropout)
     job = _jobs(eval_every=5)[0]
     worker = WorkerHooks(job, Path(out), rank, 2, torch.device("cpu"), ray_report=False)
     net = worker.hooks().wrap_model(model)
     start = {k: v.detach().clone() for k, v in model.state_dict().items()}
     loss_fn = build_loss("sketch_rnn", n_max=50)
     x, lengths = _batch(seed=rank)
+    torch.manual_seed(_rank_seed(rank))
     loss = loss_fn(net(x, lengths), x, lengths, 0)["loss"]
     loss.backward()
     grads = {k: p.grad.detach().clone() for k, p in model.named_parameters()}
@@ -93,22 +100,26 @@ def _rank_main(rank: int, init_file: str, out: str) -> None:
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed unavailable")
-def test_two_gloo_ranks_take_the_same_step_as_one_process_on_both_batches(tmp_path):
+@pytest.mark.parametrize("recurrent_dropout", [0.0, 0.5])
+def test_two_gloo_ranks_take_the_same_step_as_one_process_on_both_batches(tmp_path, recurrent_dropout):
+    """With DropConnect each rank draws its own mask: the reference takes each rank's batch with
+    that rank's seed (the same masks) and averages the two gradients, as DDP must."""
     from sketchrnn.registry import build_loss, build_model
 
-    mp.start_processes(_rank_main, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=2,
-                       start_method="spawn", join=True)
+    mp.start_processes(_rank_main, args=(str(tmp_path / "init"), str(tmp_path), recurrent_dropout),
+                       nprocs=2, start_method="spawn", join=True)
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
 
     for name in r0["start"]:  # DDP broadcast rank 0's weights; one step keeps them identical
         assert torch.equal(r0["start"][name], r1["start"][name]), name
         assert torch.equal(r0["after"][name], r1["after"][name]), name
 
-    reference = build_model("sketch_rnn_uncond", **MODEL)
+    reference = build_model("sketch_rnn_uncond", **MODEL, recurrent_dropout=recurrent_dropout)
     reference.load_state_dict(r0["start"])
-    (x0, l0), (x1, l1) = _batch(seed=0), _batch(seed=1)
-    x, lengths = torch.cat([x0, x1]), torch.cat([l0, l1])
-    build_loss("sketch_rnn", n_max=50)(reference(x, lengths), x, lengths, 0)["loss"].backward()
+    for rank in (0, 1):  # equal batch sizes: the mean of the two batch means is the mean
+        x, lengths = _batch(seed=rank)
+        torch.manual_seed(_rank_seed(rank))
+        (build_loss("sketch_rnn", n_max=50)(reference(x, lengths), x, lengths, 0)["loss"] / 2).backward()
     for name, p in reference.named_parameters():
         torch.testing.assert_close(r0["grads"][name], p.grad, rtol=1e-4, atol=1e-6, msg=name)
         torch.testing.assert_close(r1["grads"][name], p.grad, rtol=1e-4, atol=1e-6, msg=name)
