@@ -173,12 +173,14 @@ class LossConfig(_ComponentConfig):
 class TrainConfig(_Strict):
     steps: int = Field(10_000, ge=1, description="Optimiser steps.")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate.")
-    lr_decay: float = Field(0.9999, gt=0, le=1, description="Multiplicative decay per step.")
+    lr_decay: float | None = Field(
+        None, gt=0, le=1, description="Exponential schedule's decay per step (magenta: 0.9999). "
+        "Unset: chosen so that the learning rate reaches min_lr at the last step.")
     min_lr: float = Field(1e-5, ge=0, description="Learning-rate floor.")
     lr_schedule: Literal["exponential", "cosine"] = Field(
         "exponential",
-        description="exponential: magenta's (lr - min_lr) lr_decay^step + min_lr; cosine: lr to "
-        "min_lr over `steps` (lr_decay unused).",
+        description="exponential: magenta's (lr - min_lr) lr_decay^step + min_lr; cosine: half a "
+        "cosine from lr to min_lr at the last step (takes no lr_decay).",
     )
     weight_decay: float = Field(0.0, ge=0, description="Decoupled weight decay (AdamW when > 0).")
     grad_clip: float = Field(1.0, gt=0, description="Gradient norm clipping.")
@@ -199,6 +201,13 @@ class TrainConfig(_Strict):
     @classmethod
     def _yaml_switch(cls, value: Any) -> Any:  # YAML 1.1 (--set, .yaml files) reads off/on as booleans
         return ("on" if value else "off") if isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _honoured(self) -> TrainConfig:
+        if self.lr_decay is not None and self.lr_schedule != "exponential":
+            raise ValueError(f"lr_decay {self.lr_decay} has no effect with lr_schedule "
+                             f"{self.lr_schedule!r}: remove lr_decay or use lr_schedule exponential")
+        return self
 
 
 class OutlierConfig(_Strict):

@@ -30,8 +30,10 @@ How the core builds and calls them (``registry.py``, ``train/loop.py``, ``train/
   are stored in every checkpoint (``model_kwargs``) and rebuild the model for ``sample``, so they
   must be plain JSON values. Models are ``torch.nn.Module``s: the loop uses ``parameters()``,
   ``train()``/``eval()``, ``to(device)``; checkpoints use ``state_dict()``.
-* **Loss classes** are built as ``cls(n_max=..., **options)``, ``n_max`` being ``data.max_seq_len``.
-  A loss returns a dict of scalar tensors: ``"loss"`` is optimised, every other key is logged
+* **Loss classes** are built as ``cls(**options, **context)`` with the context arguments the
+  constructor names: ``n_max`` (``data.max_seq_len``) and ``total_steps`` (``train.steps``, for
+  schedules that follow the run's length). A loss may offer ``schedule() -> str``, its effective
+  schedule in a few words, which `fit`'s plan shows. A loss returns a dict of scalar tensors: ``"loss"`` is optimised, every other key is logged
   to ``metrics.jsonl`` and averaged in evaluation.
 * **Tensors**: ``x [B, T, 5]`` stroke-5 targets ``(dx, dy, p1, p2, p3)`` with ``T = max(lengths) + 1``
   (every sketch ends with an end token), ``lengths [B]`` real points; see docs/architecture.md.

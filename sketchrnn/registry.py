@@ -228,7 +228,7 @@ def reset_registry() -> None:
 
 # Arguments the task supplies when it builds a component (never read from the config): a class
 # receives those its constructor names.
-CONTEXT_ARGUMENTS = {"models": ("n_categories",), "losses": ("n_max",)}
+CONTEXT_ARGUMENTS = {"models": ("n_categories",), "losses": ("n_max", "total_steps")}
 # The keys the core's config once shared between every model (or loss). Checkpoints written then
 # store all of them; the ones a class does not declare are ignored when it is rebuilt, and so are
 # size presets' keys. Any other key a class does not declare is an error.
@@ -318,5 +318,6 @@ def build_model(name: str, **kwargs: Any) -> Any:
 
 
 def build_loss(name: str, **kwargs: Any) -> Any:
-    """Instantiate a registered loss from its options (validated) and ``n_max``."""
+    """Instantiate a registered loss from its options (validated) and context arguments
+    (``n_max``, ``total_steps``)."""
     return _build("losses", name, dict(kwargs))

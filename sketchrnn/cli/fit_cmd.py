@@ -129,11 +129,14 @@ def judge_draw_checkpoints(categories: list[str], runs_dir: Path) -> None:
 
 def run_in_process(jobs: list[Any], runs_dir: Path, *, fresh: bool, calibrate: Any = None) -> list[str]:
     """Train each job here, one after another; returns the names of jobs that failed."""
-    from sketchrnn.cli.progress import JobTable, print_summary
+    from sketchrnn.cli.console import console
+    from sketchrnn.cli.progress import JobTable, print_summary, schedule_table
     from sketchrnn.train.prepare import prepare_jobs
 
     with prepare_jobs(jobs, runs_dir, fresh=fresh) as prepared:
         results: dict[str, dict[str, Any]] = dict(prepared.done)
+        if prepared.todo:
+            console().print(schedule_table(prepared.todo, job_schedules(prepared.todo)))
         with JobTable([j.name for j in jobs]) as table:
             for name, done in prepared.done.items():
                 table.update({"job": name, "status": "done", "step": done.get("step"),
@@ -161,6 +164,13 @@ def _fit_here(job: Any, runs_dir: Path, table: Any, calibrate: Any) -> dict[str,
     return {**final, "status": "done", "wall_s": time.perf_counter() - start}
 
 
+def job_schedules(jobs: list[Any]) -> dict[str, str]:
+    """Each job's effective lr and KL schedules in words, for the plan."""
+    from sketchrnn.train.schedule import describe_schedule
+
+    return {job.name: describe_schedule(job) for job in jobs}
+
+
 def ray_logs_line(log_dir: Path, verbose: bool) -> str:
     """Where Ray's own messages went, in one line."""
     from sketchrnn.distributed.cluster import LOG_LINK
@@ -180,8 +190,10 @@ def run_on_ray(jobs: list[Any], runs_dir: Path, *, workers: int, fresh: bool, ad
 
     live: list[JobTable] = []
 
+    schedules = job_schedules(jobs)
+
     def on_plan(plan: Any) -> None:  # Ray is up; the live table starts below the plan
-        console().print(plan_table(plan))
+        console().print(plan_table(plan, schedules))
         console().print(ray_logs_line(runs_dir, verbose), highlight=False)
         live.append(stack.enter_context(JobTable([j.name for j in jobs])))
 

@@ -110,8 +110,9 @@ def print_summary(results: dict[str, dict[str, Any]]) -> list[str]:
     return failed
 
 
-def plan_table(p: Any) -> Table:
-    """A `distributed.planner.Plan` as a table: who gets how many workers, and what that means per step."""
+def plan_table(p: Any, schedules: dict[str, str]) -> Table:
+    """A `distributed.planner.Plan` as a table: who gets how many workers, what that means per
+    step, and each job's effective schedules (``schedules``: job -> `train.schedule.describe_schedule`)."""
     total_work = sum(r.work for r in p.rows) or 1.0
     how = (f"{len(p.rows)} jobs share {p.workers} workers"
            + (": one worker each, at most "
@@ -120,10 +121,22 @@ def plan_table(p: Any) -> Table:
     if p.gpu_reason:
         caption += f"\nGPU/worker: {p.gpu_reason}"
     table = Table(title=f"plan: {how}", caption=caption)
-    for col in ("job", "work %", "workers", "batch", "eff. batch", "lr", "CPU/worker", "GPU/worker"):
-        table.add_column(col, justify="left" if col == "job" else "right")
+    for col in ("job", "work %", "workers", "batch", "eff. batch", "CPU/worker", "GPU/worker", "schedule"):
+        table.add_column(col, justify="left" if col in ("job", "schedule") else "right")
     for r in p.rows:
         table.add_row(r.job, f"{100 * r.work / total_work:.0f}", str(r.workers), str(r.batch),
-                      str(r.effective_batch), f"{r.effective_lr:g}", f"{r.cpus_per_worker:g}",
-                      f"{r.gpus_per_worker:g}")
+                      str(r.effective_batch), f"{r.cpus_per_worker:g}", f"{r.gpus_per_worker:g}",
+                      schedules.get(r.job, "-"))
+    return table
+
+
+def schedule_table(jobs: list[Any], schedules: dict[str, str]) -> Table:
+    """The plan of `fit --workers 0`: the jobs one after another here, with their steps, batch
+    and effective schedules."""
+    table = Table(title=f"plan: {len(jobs)} job(s) one after another in this process")
+    for col in ("job", "steps", "batch", "schedule"):
+        table.add_column(col, justify="right" if col in ("steps", "batch") else "left")
+    for job in jobs:
+        table.add_row(job.name, str(job.settings.train.steps), str(job.data.batch_size),
+                      schedules.get(job.name, "-"))
     return table

@@ -23,7 +23,12 @@ class SketchRNNLossOptions(ComponentOptions):
 
     kl_weight: float = Field(0.5, ge=0, description="w_KL, the final KL weight (Eq. 12).")
     kl_weight_start: float = Field(0.01, ge=0, le=1, description="Annealing start, fraction of w_KL.")
-    kl_decay_rate: float = Field(0.99995, gt=0, le=1, description="Annealing rate R per step.")
+    kl_decay_rate: float | None = Field(
+        None, gt=0, le=1, description="Annealing rate R per step (magenta: 0.99995). Unset: chosen "
+        "so that the weight reaches 95% of w_KL at kl_anneal_fraction of train.steps.")
+    kl_anneal_fraction: float = Field(
+        0.5, gt=0, le=1, description="Fraction of the run by which the KL weight reaches 95% of "
+        "w_KL (when kl_decay_rate is unset).")
     kl_min: float = Field(0.2, ge=0, description="KL floor (kl_tolerance).")
 
 
@@ -38,13 +43,27 @@ class SketchRNNLoss:
 
     Options = SketchRNNLossOptions
 
-    def __init__(self, *, n_max: int = 200, kl_weight: float = 0.5, kl_weight_start: float = 0.01,
-                 kl_decay_rate: float = 0.99995, kl_min: float = 0.2) -> None:
+    def __init__(self, *, n_max: int = 200, total_steps: int | None = None, kl_weight: float = 0.5,
+                 kl_weight_start: float = 0.01, kl_decay_rate: float | None = None,
+                 kl_anneal_fraction: float = 0.5, kl_min: float = 0.2) -> None:
+        from sketchrnn.losses.kl import MAGENTA_KL_DECAY_RATE, kl_decay_rate_for
+
         if n_max < 1:
             raise ValueError(f"n_max must be >= 1, got {n_max}")
         self.n_max = n_max
-        self.kl_weight, self.kl_weight_start = kl_weight, kl_weight_start
-        self.kl_decay_rate, self.kl_min = kl_decay_rate, kl_min
+        self.kl_weight, self.kl_weight_start, self.kl_min = kl_weight, kl_weight_start, kl_min
+        if kl_decay_rate is None:  # follow the run's length (``total_steps``, given by the loop)
+            kl_decay_rate = MAGENTA_KL_DECAY_RATE if total_steps is None else kl_decay_rate_for(
+                total_steps, kl_weight_start=kl_weight_start, fraction=kl_anneal_fraction)
+        self.kl_decay_rate = kl_decay_rate
+
+    def schedule(self) -> str:
+        """The effective annealing in words, e.g. "KL 95% by step 500" (for `fit`'s plan)."""
+        from sketchrnn.losses.kl import KL_ANNEALED, kl_annealed_step
+
+        step = kl_annealed_step(self.kl_decay_rate, self.kl_weight_start)
+        share = f"KL {100 * KL_ANNEALED:.0f}%"
+        return f"{share} never (R = {self.kl_decay_rate:g})" if step is None else f"{share} by step {step}"
 
     def weight(self, step: int) -> float:
         """The annealed KL weight at ``step`` (Eq. 12)."""

@@ -7,7 +7,7 @@ Ray workers. A JobSpec is a pydantic model so it crosses process boundaries as p
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -66,3 +66,12 @@ def load_job_data(job: JobSpec, scale: float | None = None):  # type: ignore[no-
         splits, max_seq_len=job.data.max_seq_len, min_seq_len=job.data.min_seq_len,
         clamp=job.data.clamp, scale=scale,
     )
+
+
+def build_job_loss(job: JobSpec) -> Any:
+    """The job's loss, given the run's length for schedules that follow it (KL annealing)."""
+    from sketchrnn.registry import build_loss
+
+    loss = job.settings.loss
+    return build_loss(loss.name, n_max=job.data.max_seq_len, total_steps=job.settings.train.steps,
+                      **loss.build_kwargs())

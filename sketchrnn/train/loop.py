@@ -18,9 +18,9 @@ import torch
 
 from sketchrnn.runs import JobDir
 from sketchrnn.train import artifacts, runtime
-from sketchrnn.train.job import JobSpec, load_job_data
+from sketchrnn.train.job import JobSpec, build_job_loss, load_job_data
 from sketchrnn.train.prepare import check_resumable
-from sketchrnn.train.schedule import is_checkpoint_step, is_eval_step, learning_rate
+from sketchrnn.train.schedule import is_checkpoint_step, is_eval_step, lr_at
 from sketchrnn.train.tasks import Task, task_for
 
 METRICS_EVERY = 10  # train rows go to metrics.jsonl every this many steps (and at evaluations)
@@ -129,7 +129,7 @@ def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks |
 
 def start_run(task: Task, jd: JobDir, device: torch.device, hooks: Hooks, *, resume: bool) -> Run:
     """Data, model, loss and optimiser, from the latest checkpoint when there is one to resume."""
-    from sketchrnn.registry import build_loss, build_model
+    from sketchrnn.registry import build_model
 
     job, cfg = task.job, task.job.settings
     if hooks.rank == 0:
@@ -141,7 +141,7 @@ def start_run(task: Task, jd: JobDir, device: torch.device, hooks: Hooks, *, res
     torch.manual_seed(cfg.train.seed)
     model = state.model if state else build_model(cfg.model.name, **task.model_kwargs())
     model.to(device)
-    loss_fn = build_loss(cfg.loss.name, n_max=job.data.max_seq_len, **cfg.loss.build_kwargs())
+    loss_fn = build_job_loss(job)
     optimizer = make_optimizer(model.parameters(), cfg.train.lr, cfg.train.weight_decay)
     progress = Progress()
     if state is not None:
@@ -183,8 +183,7 @@ def train_step(run: Run, batch: Any, step: int) -> dict[str, Any]:
     """One optimiser update (`step` is 1-based); returns its train row. A non-finite loss stops
     the job: every later step would be garbage, and the latest checkpoint is still good."""
     job, train = run.task.job, run.task.job.settings.train
-    lr = learning_rate(step - 1, train.lr, train.lr_decay, train.min_lr, schedule=train.lr_schedule,
-                       total_steps=train.steps)
+    lr = lr_at(train, step)
     for group in run.optimizer.param_groups:
         group["lr"] = lr
     terms = run.task.compute_terms(run.forward, run.loss_fn, batch, step - 1, run.device)

@@ -8,6 +8,7 @@ Only `--fresh` on Ray starts Ray: everything else is decided before it would sta
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -49,6 +50,12 @@ def trained(sketch_dir, tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
     proc = run_cli("fit", "cat", "pig", "--workers", "0", "--preset", "tiny", *_common(sketch_dir, runs))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # The plan states each job's effective schedules: 6 steps, lr to min_lr + 1% (lr - min_lr) =
+    # 1.99e-05 on the last step, KL at 95% of w_KL by step ceil(0.5 * 6) = 3; predict: cosine.
+    for job in ("draw-cat", "draw-pig"):
+        assert re.search(rf"{job}\s*│\s*6\s*│\s*16\s*│\s*lr 0\.001->1\.99e-05 exp, KL 95% by step 3\b",
+                         proc.stdout), proc.stdout
+    assert re.search(r"predict\s*│\s*6\s*│\s*16\s*│\s*lr 0\.003->1e-05 cos", proc.stdout), proc.stdout
     best = json.loads((runs / "predict" / "checkpoints" / "best" / "meta.json").read_text())
     assert best["extra"]["calibration"]["calibration_T"] > 0  # the CLI passed the calibration in
     return runs

@@ -31,13 +31,14 @@ def test_the_shipped_spaces_are_valid_and_cover_the_issue(task):
     space = load_default_space(task)
     paths = {p.path for p in space.params}
     assert {f"{task}.train.lr", "data.batch_size", f"{task}.model.enc_hidden"} <= paths
-    # decay: magenta's per-step lr decay for draw; for predict (cosine, AdamW) its end point and
-    # the weight decay
-    decay = {"draw.train.lr_decay"} if task == "draw" else {"predict.train.min_lr", "predict.train.weight_decay"}
-    assert decay <= paths
+    # the lr decays to its floor over each trial (train.schedule); for predict (cosine, AdamW) its
+    # end point and the weight decay are searched
+    if task == "predict":
+        assert {"predict.train.min_lr", "predict.train.weight_decay"} <= paths
     if task == "draw":
         assert {"draw.model.dec_hidden", "draw.model.z_dim", "draw.model.n_mixtures",
-                "draw.loss.kl_weight", "draw.loss.kl_decay_rate"} <= paths
+                "draw.model.recurrent_dropout", "draw.loss.kl_weight",
+                "draw.loss.kl_anneal_fraction"} <= paths
     else:
         assert {"predict.model.head_hidden", "predict.model.head_dropout", "data.truncate_max"} <= paths
 

@@ -11,10 +11,13 @@ Everything else (reconstruction Eq. 9, KL Eq. 10, the ``kl_min`` floor, the retu
 core ``SketchRNNLoss``; only ``weight(step)`` differs. Its options (``CyclicalKLLoss.Options``) are
 the core loss's plus ``cycle_steps`` and ``ramp_fraction`` (``--set draw.loss.cycle_steps=5000``).
 Left unset, the cycle length is the paper schedule's time constant ``1 / (1 - R)`` with
-``R = kl_decay_rate`` (20,000 steps for 0.99995): a faster paper schedule means faster cycles.
+``R = kl_decay_rate`` as the core loss resolves it (20,000 steps for 0.99995; when unset, R
+follows the run's length): a faster paper schedule means faster cycles.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import Field
 
@@ -35,18 +38,24 @@ class CyclicalKLLoss(SketchRNNLoss):
 
     Options = CyclicalKLLossOptions
 
-    def __init__(self, *, n_max: int = 200, kl_weight: float = 0.5, kl_weight_start: float = 0.01,
-                 kl_decay_rate: float = 0.99995, kl_min: float = 0.2, cycle_steps: int | None = None,
-                 ramp_fraction: float = 0.5) -> None:
-        super().__init__(n_max=n_max, kl_weight=kl_weight, kl_weight_start=kl_weight_start,
-                         kl_decay_rate=kl_decay_rate, kl_min=kl_min)
+    def __init__(self, *, n_max: int = 200, total_steps: int | None = None, cycle_steps: int | None = None,
+                 ramp_fraction: float = 0.5, **core: Any) -> None:
+        # ``core``: the core loss's own options, whichever its version declares. ``total_steps``
+        # (the run's length, which an unset kl_decay_rate follows) is passed on only when given.
+        context = {} if total_steps is None else {"total_steps": total_steps}
+        super().__init__(n_max=n_max, **context, **core)
         if cycle_steps is None:
-            cycle_steps = round(1.0 / (1.0 - kl_decay_rate)) if kl_decay_rate < 1.0 else 1
+            rate = self.kl_decay_rate  # as the core resolved it
+            cycle_steps = round(1.0 / (1.0 - rate)) if rate < 1.0 else 1
         if cycle_steps < 1:
             raise ValueError(f"cycle_steps must be >= 1, got {cycle_steps}")
         if not 0.0 < ramp_fraction <= 1.0:
             raise ValueError(f"ramp_fraction must be in (0, 1], got {ramp_fraction}")
         self.cycle_steps, self.ramp_fraction = int(cycle_steps), ramp_fraction
+
+    def schedule(self) -> str:
+        """The effective schedule in words (for `fit`'s plan)."""
+        return f"KL cycles of {self.cycle_steps} steps"
 
     def weight(self, step: int) -> float:
         """``w_KL (eta_min + (1 - eta_min) min(tau / ramp_fraction, 1))``, ``tau`` the position in
