@@ -149,16 +149,13 @@ class PlainLSTM(nn.Module):
     def dropping(self) -> bool:
         return self.training and self.weight_drop > 0
 
-    def direction_weights(self) -> list[list[Tensor]]:
-        """``[w_ih, w_hh, b_ih, b_hh]`` per direction (forward first), ``w_hh`` masked in training.
-        Call it once per sequence call: each call draws new masks."""
-        weights = []
-        for suffix in _DIRECTION_SUFFIXES[: self.num_directions]:
-            w_ih, w_hh, b_ih, b_hh = (getattr(self.lstm, f"{name}_l0{suffix}") for name in _WEIGHT_NAMES)
-            if self.dropping:
-                w_hh = F.dropout(w_hh, self.weight_drop, True)  # [4H, H], one mask for the whole call
-            weights.append([w_ih, w_hh, b_ih, b_hh])
-        return weights
+    def direction_weights(self, suffix: str) -> list[Tensor]:
+        """``[w_ih, w_hh, b_ih, b_hh]`` of one direction ("" forward, "_reverse" backward), ``w_hh``
+        masked in training: each call draws a new mask, so call it once per direction and call."""
+        params = [getattr(self.lstm, f"{name}_l0{suffix}") for name in _WEIGHT_NAMES]
+        if self.dropping:
+            params[1] = F.dropout(params[1], self.weight_drop, True)  # [4H, H], one mask for the call
+        return params
 
     def _to_torch(self, s: Tensor) -> Tensor:  # [B, dirs*H] -> [dirs, B, H]
         return s.unflatten(-1, (self.num_directions, self.hidden_size)).transpose(0, 1).contiguous()
@@ -173,7 +170,9 @@ class PlainLSTM(nn.Module):
             hx = (zeros, zeros)  # [dirs, B, H]
         else:
             hx = (self._to_torch(state[0]), self._to_torch(state[1]))
-        params = [w for direction in self.direction_weights() for w in direction]
+        params: list[Tensor] = []
+        for suffix in _DIRECTION_SUFFIXES[: self.num_directions]:
+            params += self.direction_weights(suffix)
         with _fresh_weights_expected(inputs.is_cuda and self.dropping):
             if lengths is None:
                 out, h, c = torch.lstm(inputs, hx, params, True, 1, 0.0, self.training,
@@ -227,7 +226,8 @@ class PlainLSTM(nn.Module):
         sequence reversed within its length, so its outputs are in reversed order too."""
         zeros = inputs.new_zeros(1, inputs.shape[0], self.hidden_size)  # [1, B, H]
         runs = []
-        for d, params in enumerate(self.direction_weights()):
+        for d, suffix in enumerate(_DIRECTION_SUFFIXES[: self.num_directions]):
+            params = self.direction_weights(suffix)
             x = inputs if d == 0 else reverse_padded(inputs, lengths)
             out, _, _ = torch.lstm(x, (zeros, zeros), params, True, 1, 0.0, self.training, False, True)
             runs.append(out)
@@ -236,7 +236,7 @@ class PlainLSTM(nn.Module):
     def step(self, x: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
         """One step (sampling; in training mode each call draws its own DropConnect mask)."""
         _require_unidirectional(self)
-        w_ih, w_hh, b_ih, b_hh = self.direction_weights()[0]
+        w_ih, w_hh, b_ih, b_hh = self.direction_weights("")
         if not x.is_cuda:  # one fused cell, not an LSTM over a length-1 sequence: same math, no
             h, c = torch.lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh)  # per-call RNN set-up
             return h, (h, c)  # (2.2x per sampling step at n = 1 on the CPU)
