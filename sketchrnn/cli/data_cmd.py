@@ -227,3 +227,19 @@ def prepare(sources: tuple[Path, ...], out_dir: Path, raw: bool, valid_frac: flo
             f"train {len(splits.train):,} / valid {len(splits.valid):,} / test {len(splits.test):,}",
             highlight=False,
         )
+    for src, dst in plan:
+        if not _known_category(src.stem):
+            err_console().print(f"[yellow]note[/yellow] {escape(src.stem)!r} is not a category name "
+                                "`fit` knows (see `sketchrnn data list`), so it cannot train on "
+                                f"{escape(str(dst))}", highlight=False, soft_wrap=True)
+
+
+def _known_category(name: str) -> bool:
+    from sketchrnn.errors import PluginError
+    from sketchrnn.registry import get_registry
+
+    try:
+        get_registry().resolve_category(name)
+    except PluginError:
+        return False
+    return True
