@@ -14,11 +14,11 @@ Writes ``<out>/time_to_quality.json`` and ``<out>/time_to_quality.md`` (a markdo
 
     python benchmarks/time_to_quality.py --out ttq                 # the README's main command
     python benchmarks/time_to_quality.py --out ttq -- sketchrnn fit pig face --steps 500 ...
-    python benchmarks/time_to_quality.py --out ttq --tiny -- sketchrnn fit ... --preset tiny
+    python benchmarks/time_to_quality.py --out ttq --quick -- sketchrnn fit ... --preset tiny
 
 ``--deadline-min M`` stops the fit (Ctrl-C, as a user would) after M minutes and measures the
 checkpoints it has (taken every `checkpoint_every` steps): the record gives the steps reached.
-``--tiny`` shrinks the evaluation (16 samples, 2 x 200 protocol sketches) for smoke tests.
+``--quick`` shrinks the evaluation (16 samples, 2 x 200 protocol sketches) for smoke tests.
 Each Ray worker gets OMP_NUM_THREADS=1 unless the environment sets it.
 """
 
@@ -69,11 +69,11 @@ def run_fit(command: list[str], runs: Path, log: Path, deadline_s: float | None)
             "load_average_after": [round(x, 2) for x in os.getloadavg()], "log": str(log)}
 
 
-def measure_predict(runs: Path, data_dir: Path | None, tiny: bool) -> dict[str, Any]:
+def measure_predict(runs: Path, data_dir: Path | None, quick: bool) -> dict[str, Any]:
     from sketchrnn.evaluation.protocol import Protocol
     from sketchrnn.evaluation.report import evaluate_predict
 
-    protocol = Protocol(runs=2, n=200) if tiny else Protocol()
+    protocol = Protocol(runs=2, n=200) if quick else Protocol()
     result = evaluate_predict(runs, None, protocol, data_dir=data_dir)
     acc = result["summary"]["accuracy"]
     return {"step": result["step"], "accuracy": acc["mean"], "accuracy_std": acc["std"],
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="For evaluation, if not the training data dir.")
     parser.add_argument("--deadline-min", type=float, help="Stop the fit after this many minutes.")
     parser.add_argument("-n", type=int, default=SAMPLES, help="Samples per draw model.")
-    parser.add_argument("--tiny", action="store_true", help="A small evaluation (smoke tests).")
+    parser.add_argument("--quick", action="store_true", help="A small evaluation (smoke tests).")
     parser.add_argument("command", nargs="*", help="The fit command (after --); default: README's.")
     args = parser.parse_args(argv)
     if args.out.exists():
@@ -165,8 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                               "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                                           "python": sys.version.split()[0]}, "targets": TARGETS}
     print(f"fit: {record['fit']['wall_s']:.0f} s, exit {record['fit']['exit_code']}", flush=True)
-    record["predict"] = measure_predict(runs, args.data_dir, args.tiny) if (runs / "predict").is_dir() else None
-    n = min(args.n, 16) if args.tiny else args.n
+    record["predict"] = measure_predict(runs, args.data_dir, args.quick) if (runs / "predict").is_dir() else None
+    n = min(args.n, 16) if args.quick else args.n
     record["draw"] = [measure_draw(c, runs, args.data_dir, n, args.out / f"samples-{c.replace(' ', '_')}.png")
                       for c in draw_categories(runs)]
     (args.out / "time_to_quality.json").write_text(json.dumps(record, indent=2))

@@ -154,3 +154,9 @@ def test_each_task_trains_with_its_own_augmentation(monkeypatch):
     draws, predict = list(seen.values())[:2], list(seen.values())[2]
     assert all(a == batching.Augment(scale=0.05, drop=0.1, rotate=0.0) for a in draws)
     assert predict.rotate == 12 and predict.scale == config.predict.augment.scale
+
+
+@pytest.mark.parametrize("command", ["fit", "tune"])
+def test_fit_and_tune_take_a_recipe(command, capsys):
+    code, out, _ = _run(capsys, command, "--help")
+    assert code == 0 and "--recipe" in out

@@ -28,7 +28,7 @@ def test_tiny_run_records_time_and_quality(tmp_path, tiny_data, capsys):
     out = tmp_path / "ttq"
     fit = [sys.executable, "-m", "sketchrnn", "fit", "circle", "square", "--preset", "tiny",
            "--steps", "30", "--workers", "0", "--data-dir", str(tiny_data)]
-    assert ttq.main(["--out", str(out), "--tiny", "--", *fit]) == 0
+    assert ttq.main(["--out", str(out), "--quick", "--", *fit]) == 0
     record = json.loads((out / "time_to_quality.json").read_text())
     assert record["fit"]["exit_code"] == 0 and record["fit"]["wall_s"] > 0
     assert record["fit"]["command"].endswith(f"--data-dir {tiny_data}")
@@ -43,7 +43,7 @@ def test_tiny_run_records_time_and_quality(tmp_path, tiny_data, capsys):
     assert "| draw circle | 30 |" in table and "| draw square | 30 |" in table
     assert "Predict model (step 30)" in table
     with pytest.raises(SystemExit):
-        ttq.main(["--out", str(out), "--tiny", "--", *fit])
+        ttq.main(["--out", str(out), "--quick", "--", *fit])
     assert "exists" in capsys.readouterr().err
 
 
