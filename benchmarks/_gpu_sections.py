@@ -321,7 +321,7 @@ def section_ddp(st: dict[str, Any], run: Run, data: Data) -> dict[str, Any]:
     return {"rows": rows, "note": note, "per_rank_batch": st["batch_sizes"][0]}
 
 
-def section_compile(st: dict[str, Any], run: Run, data: Data) -> dict[str, Any]:
+def section_compile(st: dict[str, Any], run: Run, data: Data, backend: str = "inductor") -> dict[str, Any]:
     import torch
 
     from sketchrnn.losses import reconstruction as loss_mod  # the loss imports its term at call time
@@ -341,9 +341,9 @@ def section_compile(st: dict[str, Any], run: Run, data: Data) -> dict[str, Any]:
             model, loss_fn, opt = build(st["sizes"], st["device"], st["n_max"])
             forward = None
             if name == "compile_loss":
-                loss_mod.reconstruction_loss = torch.compile(original, dynamic=True)
+                loss_mod.reconstruction_loss = torch.compile(original, dynamic=True, backend=backend)
             else:
-                forward = torch.compile(model, dynamic=True)
+                forward = torch.compile(model, dynamic=True, backend=backend)
             step = make_step(model, loss_fn, opt, st["device"], forward=forward)
             t0 = time.perf_counter()
             for i in range(min(len(batches), 6)):  # compile + recompiles for the first shapes

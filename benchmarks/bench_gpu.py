@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--latency-points", type=int, default=None,
                    help="points per sketch in the latency section (default 200; 20 with --dry-run)")
     p.add_argument("--compile-backend", default=None,
-                   help="torch.compile backend of capture and latency (default inductor; aot_eager with "
+                   help="torch.compile backend of compile, capture and latency (default inductor; aot_eager with "
                         "--dry-run: traced like torch.compile, without minutes of CPU code generation)")
     args = p.parse_args(argv)
     if args.budget_s is None:
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         ("smoke", lambda: section_smoke(st, run, data, args), 20),
         ("sampling", lambda: section_sampling(st, run), 15),
         ("ddp", lambda: section_ddp(st, run, data), 20),
-        ("compile", lambda: section_compile(st, run, data), 60),
+        ("compile", lambda: section_compile(st, run, data, args.compile_backend), 60),
         ("pack", lambda: section_pack(st, run, data, fs), 30),
         ("capture", lambda: section_capture(st, run, data, fs, args.compile_backend), 30),
         ("latency", lambda: section_latency(st, run, fs, args.compile_backend), 20),
