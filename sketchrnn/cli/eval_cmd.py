@@ -117,13 +117,16 @@ def _show_heldout(section: dict[str, Any] | None, p: dict[str, Any]) -> None:
               help="Held-out QuickDraw category for OOD AUROC (npz, ndjson or json in --data-dir).")
 @click.option("--ood-file", type=click.Path(path_type=Path),
               help="Explicit .ndjson/.json file of the OOD category's drawings.")
+@click.option("--ood-limit", type=click.IntRange(1, 10_000_000), metavar="N",
+              help="The first N drawings of each held-out evaluation category (default: all).")
 @click.option("--checkpoint", type=click.Path(path_type=Path), help="The predict checkpoint.")
 @runs_option
 @data_option
 @json_option
 def eval_predict(n_runs: int, n: int, cut_min: float, cut_max: float, seed: int,
-                 ood_category: str | None, ood_file: Path | None, checkpoint: Path | None,
-                 runs_dir: Path, data_dir: Path | None, as_json: bool) -> None:
+                 ood_category: str | None, ood_file: Path | None, ood_limit: int | None,
+                 checkpoint: Path | None, runs_dir: Path, data_dir: Path | None,
+                 as_json: bool) -> None:
     """The reference protocol: R runs x N test sketches cut by a random 0-50%.
 
     Writes eval.json, eval_confusion.png and eval_accuracy_by_cut.png beside the model
@@ -145,7 +148,7 @@ def eval_predict(n_runs: int, n: int, cut_min: float, cut_max: float, seed: int,
         ood_category = ood_file.stem
     protocol = Protocol(runs=n_runs, n=n, cut_min=cut_min, cut_max=cut_max, seed=seed)
     result = evaluate_predict(runs_dir, checkpoint, protocol, data_dir=data_dir,
-                              ood_category=ood_category, ood_file=ood_file)
+                              ood_category=ood_category, ood_file=ood_file, ood_limit=ood_limit)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:

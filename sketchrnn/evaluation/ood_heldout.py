@@ -28,9 +28,10 @@ OOD_CUTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 SEED_STREAM = 10_009  # the second key of this section's generators (the protocol seed is first)
 
 
-def heldout_ood(predictor: Any, test: SketchSet, protocol: Any, data_dir: Path | None
-                ) -> dict[str, Any]:
-    """The section described in the module docstring; ``data_dir``: where the drawings are."""
+def heldout_ood(predictor: Any, test: SketchSet, protocol: Any, data_dir: Path | None,
+                limit: int | None = None) -> dict[str, Any]:
+    """The section described in the module docstring; ``data_dir``: where the drawings are;
+    ``limit``: the first that many drawings of each category (all when None)."""
     from sketchrnn.data.outliers import EVALUATION_CATEGORIES
     from sketchrnn.evaluation.ood import has_ood_data, load_ood
     from sketchrnn.predict.calibration import synthetic_outliers
@@ -49,7 +50,8 @@ def heldout_ood(predictor: Any, test: SketchSet, protocol: Any, data_dir: Path |
         if data_dir is None or not has_ood_data(name, Path(data_dir)):
             missing.append(name)
             continue
-        ood = load_ood(name, predictor.meta, typical_extent_px=extent, data_dir=Path(data_dir))
+        ood = load_ood(name, predictor.meta, typical_extent_px=extent, data_dir=Path(data_dir),
+                       limit=limit)
         outside = scores.random_cut(ood.sketches)
         categories[name] = {
             "source": ood.source, "n": len(ood.sketches), "stretch": ood.stretch,

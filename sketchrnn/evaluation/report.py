@@ -68,8 +68,9 @@ def _ood_section(predictor: Any, test: Any, protocol: Protocol, name: str, data_
 
 def evaluate_predict(runs_dir: Path, checkpoint: Path | None, protocol: Protocol, *,
                      data_dir: Path | None = None, ood_category: str | None = None,
-                     ood_file: Path | None = None) -> dict[str, Any]:
-    """The reference protocol, accuracy by cut, confusion, OOD AUROC; written to eval.json."""
+                     ood_file: Path | None = None, ood_limit: int | None = None) -> dict[str, Any]:
+    """The reference protocol, accuracy by cut, confusion, OOD AUROC (``ood_limit``: drawings per
+    held-out category, all when None); written to eval.json."""
     from sketchrnn.evaluation.ood_heldout import heldout_ood
     from sketchrnn.evaluation.plots import plot_accuracy_by_cut, plot_confusion
     from sketchrnn.evaluation.protocol import accuracy_by_cut, per_class_accuracy, run_protocol
@@ -110,7 +111,7 @@ def evaluate_predict(runs_dir: Path, checkpoint: Path | None, protocol: Protocol
         "reference": REFERENCE, "paths": paths,
     }
     out["ood_heldout"] = heldout_ood(predictor, data.test, protocol,
-                                     data_dir or predictor.meta.data.data_dir)
+                                     data_dir or predictor.meta.data.data_dir, ood_limit)
     if ood_category:
         out["ood"] = _ood_section(predictor, data.test, protocol, ood_category, data_dir,
                                   ood_file)
