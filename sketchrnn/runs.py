@@ -172,12 +172,13 @@ def find_checkpoint(runs_dir: Path, job: str, *, which: str = "best") -> Path:
 # "best": the lowest valid loss.
 SAMPLING_CHECKPOINT = "latest"
 CHECKPOINT_NAMES = ("best", "latest")
-SAMPLE_QUALITY = "sample_quality"  # meta.extra key under which `eval draw` records its figures
+SAMPLE_QUALITY = "sample_quality"  # meta.extra key: a checkpoint's judged samples (eval draw, fit)
 
 
 def recorded_sample_fid(checkpoint: Path) -> tuple[float, dict[str, Any]] | None:
-    """``(FID, settings)`` that `eval draw` recorded in the checkpoint's meta, or None. A save
-    writes a fresh meta, so a record always describes the weights beside it."""
+    """``(FID, settings)`` of the samples judged by `eval draw` or `fit` (recorded in the
+    checkpoint's meta by ``evaluation.checkpoint_choice``), or None. A save writes a fresh
+    meta, so a record always describes the weights beside it."""
     from sketchrnn.checkpoint_meta import read_meta
 
     try:
@@ -193,9 +194,9 @@ def recorded_sample_fid(checkpoint: Path) -> tuple[float, dict[str, Any]] | None
 
 
 def sampling_checkpoint(job_dir: Path) -> Path | None:
-    """The draw checkpoint to sample from, by the measured rule: when `eval draw` has recorded a
-    sample FID for both kept checkpoints under the same settings (samples, k, temperature,
-    seed, predict model), the one with the lower FID; otherwise ``SAMPLING_CHECKPOINT``.
+    """The draw checkpoint to sample from, by the measured rule: when both kept checkpoints carry
+    a sample FID judged under the same settings (samples, k, temperature, seed, predict model),
+    the one with the lower FID; otherwise ``SAMPLING_CHECKPOINT``.
 
     A draw model is judged by its samples, not its valid loss: on small data the valid loss
     bottoms out early while the samples at low temperature keep getting better (docs/predict.md,
@@ -222,7 +223,7 @@ def draw_checkpoint(runs_dir: Path, category: str, which: str | None = None) -> 
 
 def resolve_draw_checkpoint(category: str, runs_dir: Path, checkpoint: Path | str | None) -> Path:
     """A ``--checkpoint`` value: a checkpoint folder, the word "best" or "latest" (that checkpoint
-    of the category's job under ``runs_dir``), or None (``SAMPLING_CHECKPOINT``)."""
+    of the category's job under ``runs_dir``), or None (the rule, ``sampling_checkpoint``)."""
     if checkpoint is None:
         return draw_checkpoint(Path(runs_dir), category)
     if str(checkpoint) in CHECKPOINT_NAMES and not Path(checkpoint).exists():

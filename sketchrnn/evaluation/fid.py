@@ -77,7 +77,8 @@ def _pair(real: np.ndarray, generated: np.ndarray, min_rows: int) -> tuple[np.nd
     r = _features("real", real, min_rows)
     g = _features("generated", generated, min_rows)
     if r.shape[1] != g.shape[1]:
-        raise ValueError(f"real and generated features differ in size: {r.shape[1]} vs {g.shape[1]}")
+        raise ValueError(f"real and generated features differ in size: {r.shape[1]} vs "
+                         f"{g.shape[1]}")
     return r, g
 
 
