@@ -8,8 +8,8 @@
   API is an error in recent torch.
 * **Capture** (``train.compile``, see ``model/capture.py``): the training forward compiled, with
   batches padded to a few fixed bucket lengths so that only that many graphs exist. Padding adds
-  end tokens after every sketch's own, which the losses mask out and the packed encoder never
-  reads, so a padded batch has the same loss as the unpadded one.
+  end tokens after every sketch's own, which the losses mask out and the packed encoders never
+  read, so a padded batch has the same loss as the unpadded one (both tasks; tests check it).
 
 What was applied goes into every checkpoint's ``meta.json`` (``extra.runtime``) and the final
 metrics.

@@ -177,3 +177,14 @@ def test_fit_switches_set_every_model_and_set_still_wins(monkeypatch):
     assert settings == {"draw-cat": (False, "auto"), "draw-pig": (False, "auto"), "predict": (False, "off")}
     CliRunner().invoke(fit_cmd.fit, ["cat"])
     assert (seen[-1].settings.train.tf32, seen[-1].settings.train.compile) == (True, "off")  # defaults
+
+
+def test_padding_to_a_bucket_keeps_the_classifier_logits():
+    from sketchrnn.model.classifier import SketchClassifier
+
+    torch.manual_seed(0)
+    model = SketchClassifier(n_categories=3, enc_hidden=16, z_dim=8, head_hidden=16, conv_channels=8).eval()
+    batch = _batch([23, 9, 17, 4])
+    padded = runtime.pad_to_bucket(batch, runtime.bucket_lengths(60))
+    with torch.no_grad():
+        torch.testing.assert_close(model(padded.x, padded.lengths), model(batch.x, batch.lengths))
