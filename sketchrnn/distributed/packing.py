@@ -108,12 +108,12 @@ def parameter_count(job: JobSpec) -> int:
 def job_load(job: JobSpec, figures: GpuFigures = FIGURES) -> JobLoad:
     shapes = model_shapes(job)
     batch, t_max = job.data.batch_size, job.data.max_seq_len + 1
-    weights = parameter_count(job) * 4 * 4  # fp32 weights, gradients, Adam's m and v
+    params = parameter_count(job)
+    weights = params * 4 * 4  # fp32 weights, gradients, Adam's m and v
     activations = batch * t_max * activation_floats_per_point(shapes) * 4 * figures.gpu_activation_factor
     memory = figures.cuda_context_gib + (weights + activations) / 2**30
     step_flops = batch * figures.typical_fill * t_max * flops_per_point(shapes)
     share = step_flops / (figures.latency_bound_step_s * figures.full_gpu_flops)
-    params = parameter_count(job)
     label = f"{job.settings.model.name} of {params / 1e6:.2f} M parameters, batch {batch}"
     return JobLoad(memory, share, label)
 
@@ -132,11 +132,11 @@ def choose_packing(jobs: Sequence[JobSpec], cluster_gpus: float, gpu_memory_gib:
               "the cap": MAX_JOBS_PER_GPU}
     limit = min(limits, key=lambda name: limits[name])  # the first of equal limits names it
     k = max(1, limits[limit])
-    known = "" if gpu_memory_gib else " assumed"
+    known = "" if gpu_memory_gib else " (assumed)"
     compute = (f"~{100 * busiest.compute_share:.0f}% of its compute" if busiest.compute_share <= 1
                else "more than its whole compute")
     reason = (f"{k} job{'s' if k > 1 else ''} per GPU: each ~{biggest.memory_gib:.1f} GiB of "
-              f"{memory:.0f}{known} GiB and {compute} ({busiest.label}); limited by {limit}")
+              f"{memory:.0f} GiB{known} and {compute} ({busiest.label}); limited by {limit}")
     at_once = k * max(int(cluster_gpus), 1)
     if at_once < len(jobs):
         reason += f"; {at_once} of {len(jobs)} jobs at a time, the others wait for a GPU share"

@@ -104,7 +104,7 @@ def test_cpu_clusters_and_cpu_jobs_get_no_reason():
 
 def test_plan_table_prints_why():
     out = io.StringIO()
-    Console(file=out, width=200).print(plan_table(six_job_plan("paper")))
+    Console(file=out, width=200).print(plan_table(six_job_plan("paper"), {}))
     text = out.getvalue()
     assert "3 jobs per GPU" in text and "GiB" in text and "batch 100" in text
     assert "0.3333" in text  # the GPU/worker column
