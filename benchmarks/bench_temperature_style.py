@@ -24,9 +24,11 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=0.25)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--categories", nargs="*", help="Default: every category the predict model knows.")
     args = parser.parse_args()
 
     from sketchrnn.config import TEMPERATURE_STYLES
+    from sketchrnn.errors import CheckpointError
     from sketchrnn.evaluation.draw_eval import recognisability
     from sketchrnn.predict.predictor import Predictor
     from sketchrnn.render import grid_png
@@ -35,8 +37,12 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     predictor = Predictor.from_checkpoint(predict_checkpoint(args.runs), data_dir=args.data_dir)
     rows = []
-    for category in predictor.categories:
-        path, model, meta = load_draw_for(category, args.runs)
+    for category in args.categories or predictor.categories:
+        try:
+            path, model, meta = load_draw_for(category, args.runs)
+        except CheckpointError as e:  # a runs folder may lack some draw models
+            print(f"{category:12s} skipped: {e.message}", flush=True)
+            continue
         for style in TEMPERATURE_STYLES:
             start = time.perf_counter()
             result, pixels = recognisability(model, meta, predictor, category, n=args.n,
