@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from sketchrnn.data.bucketing import BUCKET_BATCHES
 from sketchrnn.errors import ConfigError, PluginError
 from sketchrnn.registry import short_repr
 
@@ -54,6 +55,9 @@ class DataConfig(_Strict):
     clamp: float = Field(1000.0, gt=0, description="Clamp raw offsets to +-clamp before scaling.")
     batch_size: int = Field(100, ge=1, le=100_000, description="Sketches per batch (per worker).")
     bucket: bool = Field(True, description="Group sketches of similar length into batches.")
+    bucket_batches: int = Field(
+        BUCKET_BATCHES, ge=1, le=10_000, description="Bucketing pool: sketches drawn at random this many "
+        "batches' worth at a time are sorted by length together (smaller: more random batches, more padding).")
     truncate_min: float = Field(0.0, ge=0, lt=1, description="Predict task: smallest tail fraction cut.")
     truncate_max: float = Field(0.5, ge=0, lt=1, description="Predict task: largest tail fraction cut.")
 

@@ -1,8 +1,9 @@
 """Padded stroke-5 batches: length bucketing, augmentation, tail truncation, balance, DDP shards.
 
 * A batch is padded only to its own longest sketch plus one end token (``T = max(lengths) + 1``);
-  length bucketing (sort shuffled indices by length in chunks of ``bucket_batches`` batches, then
-  shuffle the batch order) keeps that padding small.
+  length bucketing (``bucketing.py``: sort the shuffled indices by length only within random pools
+  of ``bucket_batches`` batches, then shuffle the batch order) keeps that padding small while
+  every epoch draws new batches.
 * Augmentation follows magenta ``DataLoader.random_scale`` (per-sketch ``x`` and ``y`` stretch in
   ``[1 - s, 1 + s]``) and ``augment_strokes`` (drop interior pen-down points with probability
   ``p``; a point is eligible when it and the three before it are pen-down, i.e. magenta's
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from sketchrnn.data.bucketing import BUCKET_BATCHES, bucket_by_length
 from sketchrnn.data.strokes import SketchSet, gather_index, segment_ids, stroke3_to_stroke5
 from sketchrnn.data.tail_cut import cut_packed
 
@@ -120,12 +122,6 @@ def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
-def _bucket(order: np.ndarray, lengths: np.ndarray, chunk: int) -> np.ndarray:
-    """Sort ``order`` by sketch length within consecutive chunks of ``chunk`` entries."""
-    chunk_id = np.arange(len(order)) // max(chunk, 1)
-    return order[np.lexsort((lengths[order], chunk_id))]
-
-
 class BatchIterator:
     """Epochs of batches over a ``SketchSet``; each ``iter()`` is the next epoch.
 
@@ -136,13 +132,15 @@ class BatchIterator:
         self, sketches: SketchSet, batch_size: int, *, rng: np.random.Generator | int | None = None,
         shuffle: bool = True, bucket: bool = True, drop_last: bool = False,
         augment: Augment | None = None, truncate: tuple[float, float] | None = None,
-        balanced: bool = False, shard: tuple[int, int] = (0, 1), bucket_batches: int = 50,
+        balanced: bool = False, shard: tuple[int, int] = (0, 1), bucket_batches: int = BUCKET_BATCHES,
     ) -> None:
         rank, world = shard
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if not 0 <= rank < world:
             raise ValueError(f"shard {shard} needs 0 <= rank < world")
+        if bucket_batches < 1:
+            raise ValueError(f"bucket_batches must be >= 1, got {bucket_batches}")
         self.sketches, self.batch_size, self.rng = sketches, batch_size, _as_rng(rng)
         self.shuffle, self.bucket, self.drop_last = shuffle, bucket, drop_last
         self.augment, self.truncate, self.balanced = augment, truncate, balanced
@@ -160,7 +158,7 @@ class BatchIterator:
         n, b = len(self.sketches), self.batch_size
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         if self.bucket:
-            order = _bucket(order, self.sketches.lengths, self.bucket_batches * b)
+            order = bucket_by_length(order, self.sketches.lengths, self.bucket_batches * b)
         return [order[i : i + b] for i in range(0, self._n_global() * b, b)]
 
     def _balanced(self) -> list[np.ndarray]:
@@ -221,12 +219,12 @@ def iterate_batches(
     sketches: SketchSet, batch_size: int, *, rng: np.random.Generator | int | None = None,
     shuffle: bool = True, bucket: bool = True, drop_last: bool = False,
     augment: Augment | None = None, truncate: tuple[float, float] | None = None,
-    balanced: bool = False, shard: tuple[int, int] = (0, 1),
+    balanced: bool = False, shard: tuple[int, int] = (0, 1), bucket_batches: int = BUCKET_BATCHES,
 ) -> Iterator[Batch]:
     """One epoch of batches (see ``BatchIterator``); a shared ``rng`` moves on to the next epoch."""
     return iter(BatchIterator(
         sketches, batch_size, rng=rng, shuffle=shuffle, bucket=bucket, drop_last=drop_last,
-        augment=augment, truncate=truncate, balanced=balanced, shard=shard,
+        augment=augment, truncate=truncate, balanced=balanced, shard=shard, bucket_batches=bucket_batches,
     ))
 
 
@@ -234,12 +232,12 @@ def batch_stream(
     sketches: SketchSet, batch_size: int, *, rng: np.random.Generator | int | None = None,
     shuffle: bool = True, bucket: bool = True, drop_last: bool = True,
     augment: Augment | None = None, truncate: tuple[float, float] | None = None,
-    balanced: bool = False, shard: tuple[int, int] = (0, 1),
+    balanced: bool = False, shard: tuple[int, int] = (0, 1), bucket_batches: int = BUCKET_BATCHES,
 ) -> Iterator[Batch]:
     """Batches forever, epoch after epoch (training loops that count steps, not epochs)."""
     batches = BatchIterator(
         sketches, batch_size, rng=rng, shuffle=shuffle, bucket=bucket, drop_last=drop_last,
-        augment=augment, truncate=truncate, balanced=balanced, shard=shard,
+        augment=augment, truncate=truncate, balanced=balanced, shard=shard, bucket_batches=bucket_batches,
     )
     if len(batches) == 0:
         raise ValueError(f"{len(sketches)} sketches give no batch of {batch_size} for shard {shard}")

@@ -72,8 +72,8 @@ class Task:
             produced = 0
             for batch in iterate_batches(
                 data_set, data.batch_size, rng=rng, shuffle=True, bucket=data.bucket,
-                drop_last=True, augment=augment, truncate=self._truncate(),
-                balanced=self.balanced, shard=(rank, world_size),
+                bucket_batches=data.bucket_batches, drop_last=True, augment=augment,
+                truncate=self._truncate(), balanced=self.balanced, shard=(rank, world_size),
             ):
                 produced += 1
                 yield batch

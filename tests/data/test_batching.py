@@ -167,14 +167,59 @@ def test_epoch_covers_every_sketch_once_and_is_deterministic():
     assert not np.array_equal(np.concatenate(first), np.concatenate(second))  # new order per epoch
 
 
+def _padding_share(data: SketchSet, batches: list[np.ndarray]) -> float:
+    """Padded positions without a real point: 1 - sum(lengths) / sum(B (max + 1))."""
+    real = sum(int(data.lengths[ix].sum()) for ix in batches)
+    return 1 - real / sum(len(ix) * (int(data.lengths[ix].max()) + 1) for ix in batches)
+
+
+def _overlap(previous: list[np.ndarray], batches: list[np.ndarray]) -> float:
+    """Mean over ``batches`` of the largest share of a batch found together in one earlier batch."""
+    where = {int(i): j for j, b in enumerate(previous) for i in b}
+    return float(np.mean([np.bincount([where[int(i)] for i in b]).max() / len(b) for b in batches]))
+
+
 def test_bucketing_reduces_padding():
     data = random_set(n=400)
+    share = {pool: _padding_share(data, BatchIterator(data, 20, rng=0, bucket_batches=pool).epoch_indices())
+             for pool in (1, 4, 20)}  # a pool of one batch is no bucketing; 20 sorts the whole set
+    assert share[20] < share[4] < 0.5 * share[1]
 
-    def padding(bucket: bool) -> int:
-        batches = BatchIterator(data, 20, rng=0, bucket=bucket).epoch_indices()
-        return sum(int(data.lengths[ix].max()) * len(ix) - int(data.lengths[ix].sum()) for ix in batches)
 
-    assert padding(True) < 0.3 * padding(False)
+def test_pooled_bucketing_draws_new_batches_each_epoch():
+    """The old rule (sort the whole set) replays nearly the same batches every epoch; pools of
+    a few batches do not, and every sketch is still used once per epoch."""
+    data = random_set(n=1000, seed=4)
+
+    def epochs(pool: int) -> list[list[np.ndarray]]:
+        it = BatchIterator(data, 20, rng=1, bucket_batches=pool, drop_last=True)
+        return [it.epoch_indices() for _ in range(8)]
+
+    for pool, bound in ((4, 0.35), (50, None)):
+        runs = epochs(pool)
+        for batches in runs:
+            used = np.concatenate(batches)
+            assert len(used) == len(set(used.tolist())) == 1000  # each sketch exactly once
+        overlap = np.mean([_overlap(a, b) for a, b in zip(runs, runs[1:])])
+        repeated = np.mean([len({frozenset(x.tolist()) for x in a} & {frozenset(x.tolist()) for x in b}) / len(b)
+                            for a, b in zip(runs, runs[1:])])
+        if bound is None:  # whole-set sorting: the failure this guards against
+            assert overlap > 0.6
+        else:
+            assert overlap < bound and repeated == 0
+            assert _padding_share(data, [b for r in runs for b in r]) < 0.25  # random: ~0.45
+
+
+def test_pig_batches_pad_little_and_change_every_epoch(shared_quickdraw):
+    """The default pool on a real category (the figures of docs/benchmarks.md)."""
+    from sketchrnn.data.npz import load_npz
+    from sketchrnn.data.preprocess import prepare
+
+    train = prepare({"pig": load_npz(shared_quickdraw / "pig.npz")}).train
+    it = BatchIterator(train, 100, rng=0, drop_last=True)
+    runs = [it.epoch_indices() for _ in range(10)]
+    assert _padding_share(train, [b for r in runs for b in r]) < 0.2
+    assert np.mean([_overlap(a, b) for a, b in zip(runs, runs[1:])]) < 0.3
 
 
 @pytest.mark.parametrize(("batch_size", "exact"), [(12, True), (10, False), (2, False)])
