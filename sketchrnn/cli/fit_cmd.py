@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from sketchrnn.cli.options import build_config, config_options
+from sketchrnn.cli.options import PROGRESS_EVERY, build_config, config_options, progress_option
 
 
 def _categories(names: tuple[str, ...], categories_opt: str | None, all_categories: bool,
@@ -66,11 +66,12 @@ def fetch_data(categories: list[str], data: Any) -> None:
 @click.option("--no-tf32", is_flag=True, help="Full fp32 on GPUs (sets train.tf32=false for every model).")
 @click.option("--compile", "compile_", type=click.Choice(["off", "auto", "on"]), default=None,
               help="Capture the training forward with torch.compile (train.compile for every model).")
+@progress_option
 @config_options
 def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool, only: str | None,
         workers: int, runs_dir: Path, fresh: bool, address: str | None,
         gpus_per_worker: float | None, verbose: bool, no_tf32: bool, compile_: str | None,
-        **config_kw: Any) -> None:
+        progress_every: float, **config_kw: Any) -> None:
     """Train one draw model per category and the predict model over all of them.
 
     \b
@@ -97,10 +98,12 @@ def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool
     from sketchrnn.predict.calibration import calibrate
 
     if workers == 0:
-        failed = run_in_process(jobs, runs_dir, fresh=fresh, calibrate=calibrate)
+        failed = run_in_process(jobs, runs_dir, fresh=fresh, calibrate=calibrate,
+                                progress_every=progress_every)
     else:
         failed = run_on_ray(jobs, runs_dir, workers=workers, fresh=fresh, address=address,
-                            gpus_per_worker=gpus_per_worker, calibrate=calibrate, verbose=verbose)
+                            gpus_per_worker=gpus_per_worker, calibrate=calibrate, verbose=verbose,
+                            progress_every=progress_every)
     if failed:
         raise click.exceptions.Exit(1)
     judge_draw_checkpoints([j.categories[0] for j in jobs if j.task == "draw"], runs_dir)
@@ -127,7 +130,8 @@ def judge_draw_checkpoints(categories: list[str], runs_dir: Path) -> None:
                             f"{latest['fid']:.3f}; sampling uses {result['chosen']}")
 
 
-def run_in_process(jobs: list[Any], runs_dir: Path, *, fresh: bool, calibrate: Any = None) -> list[str]:
+def run_in_process(jobs: list[Any], runs_dir: Path, *, fresh: bool, calibrate: Any = None,
+                   progress_every: float = PROGRESS_EVERY) -> list[str]:
     """Train each job here, one after another; returns the names of jobs that failed."""
     from sketchrnn.cli.console import console
     from sketchrnn.cli.progress import JobTable, print_summary, schedule_table
@@ -137,7 +141,7 @@ def run_in_process(jobs: list[Any], runs_dir: Path, *, fresh: bool, calibrate: A
         results: dict[str, dict[str, Any]] = dict(prepared.done)
         if prepared.todo:
             console().print(schedule_table(prepared.todo, job_schedules(prepared.todo)))
-        with JobTable([j.name for j in jobs]) as table:
+        with JobTable([j.name for j in jobs], every=progress_every) as table:
             for name, done in prepared.done.items():
                 table.update({"job": name, "status": "done", "step": done.get("step"),
                               "total": done.get("step")})
@@ -180,7 +184,8 @@ def ray_logs_line(log_dir: Path, verbose: bool) -> str:
 
 
 def run_on_ray(jobs: list[Any], runs_dir: Path, *, workers: int, fresh: bool, address: str | None,
-               gpus_per_worker: float | None, calibrate: Any = None, verbose: bool = False) -> list[str]:
+               gpus_per_worker: float | None, calibrate: Any = None, verbose: bool = False,
+               progress_every: float = PROGRESS_EVERY) -> list[str]:
     """Train every job at once on Ray: the plan, then the live table, then the summary."""
     from contextlib import ExitStack
 
@@ -195,7 +200,7 @@ def run_on_ray(jobs: list[Any], runs_dir: Path, *, workers: int, fresh: bool, ad
     def on_plan(plan: Any) -> None:  # Ray is up; the live table starts below the plan
         console().print(plan_table(plan, schedules))
         console().print(ray_logs_line(runs_dir, verbose), highlight=False)
-        live.append(stack.enter_context(JobTable([j.name for j in jobs])))
+        live.append(stack.enter_context(JobTable([j.name for j in jobs], every=progress_every)))
 
     try:
         with ExitStack() as stack:

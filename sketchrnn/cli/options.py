@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 CONFIG_HELP = "TOML or YAML file with [data], [draw.*], [predict.*] sections."
+PROGRESS_EVERY = 30.0  # seconds between plain progress lines when the output is not a terminal
 
 
 def temperature_style_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -27,6 +28,14 @@ def draw_checkpoint_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "--checkpoint", type=click.Path(path_type=Path), help="A draw checkpoint folder, or best / "
         "latest of the category's job under --runs (default: the sampling rule, latest; "
         "docs/draw_quality.md).")(func)
+
+
+def progress_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--progress-every, for the commands that train (``cli.progress.JobTable``)."""
+    return click.option(
+        "--progress-every", type=click.FloatRange(min=0), default=PROGRESS_EVERY, show_default=True,
+        help="Seconds between plain progress lines when the output is not a terminal (a log "
+        "file, nohup, CI); a terminal shows a live table instead.")(func)
 
 
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,8 +1,11 @@
-"""What `fit` shows: the Ray plan, one live row per training job (step/total, loss terms or
-accuracy, steps/s, ETA, status), and the final summary."""
+"""What `fit` and `tune` show: the Ray plan, one live row per training job (step/total, loss
+terms or accuracy, steps/s, ETA, status) or, when the output is not a terminal, plain progress
+lines at a steady interval, and the final summary."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Group
@@ -10,6 +13,7 @@ from rich.live import Live
 from rich.table import Table
 
 from sketchrnn.cli.console import console
+from sketchrnn.cli.options import PROGRESS_EVERY
 
 _TERMS = ("loss", "recon", "kl", "accuracy")
 
@@ -22,23 +26,40 @@ def _fmt_eta(seconds: float | None) -> str:
 
 
 class JobTable:
-    """Feeds on report rows (`{"job", "step", "total", "split", "loss", ...}`)."""
+    """Feeds on report rows (`{"job", "step", "total", "split", "loss", ...}`).
 
-    def __init__(self, jobs: list[str]) -> None:
+    On a terminal: a live table, redrawn in place. Anywhere else (a log file, nohup, CI), where
+    a live table would show nothing until the end: one plain line per running job every
+    ``every`` seconds (job, step/total, losses, steps/s, ETA), a line at each status change, and
+    the table once at the end.
+    """
+
+    def __init__(self, jobs: list[str], *, every: float = PROGRESS_EVERY,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.rows: dict[str, dict[str, Any]] = {j: {"status": "pending"} for j in jobs}
-        self._live = Live(self.render(), console=console(), refresh_per_second=4, transient=False)
+        self.every, self._clock = every, clock
+        self._live = (Live(self.render(), console=console(), refresh_per_second=4, transient=False)
+                      if console().is_terminal else None)
+        self._printed_at: float | None = None  # plain mode: when the last progress lines went out
+        self._printed_step: dict[str, Any] = {}
 
     def __enter__(self) -> JobTable:
-        self._live.__enter__()
+        if self._live is not None:
+            self._live.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        if self._live is None:
+            console().print(self.render())
+            return
         self._live.update(self.render())
         self._live.__exit__(*exc)
 
     def update(self, row: dict[str, Any]) -> None:
         state = self.rows.setdefault(row["job"], {})
-        state["status"] = row.get("status", "running")
+        status = row.get("status", "running")
+        changed = state.get("status") != status
+        state["status"] = status
         for key, value in row.items():
             if key == "split" or key == "job":
                 continue
@@ -46,11 +67,49 @@ class JobTable:
                 state[f"{row['split']}_{key}"] = value
             else:
                 state[key] = value
-        self._live.update(self.render())
+        self._refresh(row["job"] if changed else None)
 
     def set_status(self, job: str, status: str) -> None:
-        self.rows.setdefault(job, {})["status"] = status
-        self._live.update(self.render())
+        state = self.rows.setdefault(job, {})
+        changed = state.get("status") != status
+        state["status"] = status
+        self._refresh(job if changed else None)
+
+    def _refresh(self, status_changed: str | None) -> None:
+        if self._live is not None:
+            self._live.update(self.render())
+            return
+        if status_changed is not None and self.rows[status_changed]["status"] != "running":
+            self._say(self.line(status_changed))
+        now = self._clock()
+        if self._printed_at is not None and now - self._printed_at < self.every:
+            return
+        moved = [job for job, s in self.rows.items() if s.get("status") == "running"
+                 and s.get("step") is not None and s.get("step") != self._printed_step.get(job)]
+        if moved:
+            self._printed_at = now
+            for job in moved:
+                self._printed_step[job] = self.rows[job]["step"]
+                self._say(self.line(job))
+
+    def line(self, job: str) -> str:
+        """One job's progress as a plain line, e.g. "draw-pig: step 120/1000, loss 1.23, ...,
+        2.4 steps/s, ETA 0:06:14" (a finished or failed job: its status)."""
+        s = self.rows[job]
+        step, total, rate = s.get("step"), s.get("total"), s.get("steps_per_s")
+        if s.get("status") != "running" or step is None:
+            return f"{job}: {s.get('status', '')}" + (f" at step {step}/{total}" if step is not None else "")
+        terms = [f"{name} {_num(s[key])}" for name, key in (
+            ("loss", "loss"), ("recon", "recon"), ("kl", "kl"), ("accuracy", "accuracy"),
+            ("valid loss", "valid_loss"), ("valid accuracy", "valid_accuracy")) if s.get(key) is not None]
+        eta = (total - step) / rate if total and rate else None
+        return ", ".join([f"{job}: step {step}/{total}", *terms, f"{_num(rate, 3)} steps/s",
+                          f"ETA {_fmt_eta(eta)}"])
+
+    @staticmethod
+    def _say(text: str) -> None:
+        console().print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False, markup=False,
+                        soft_wrap=True)
 
     def render(self) -> Group:
         table = Table(expand=False)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sketchrnn.cli.options import build_config, config_options
+from sketchrnn.cli.options import build_config, config_options, progress_option
 
 TOP = 10  # trials shown in the results table
 COLOURS = {"done": "green", "failed": "red", "stopped early": "cyan", "not started": "dim"}
@@ -45,11 +45,12 @@ def _categories(task: str, names: tuple[str, ...], categories_opt: str | None, c
 @click.option("--fresh", is_flag=True, help="Start the sweep over instead of resuming it.")
 @click.option("--address", envvar="RAY_ADDRESS", help="Ray cluster to join (default: start a local one).")
 @click.option("--verbose", is_flag=True, help="Show Ray's own messages here (default: only in the sweep's ray-logs/).")
+@progress_option
 @config_options
 def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_path: Path | None,
          samples: int, max_concurrent: int | None, workers_per_trial: int, gpus_per_worker: float | None,
          time_budget: float | None, search: str, runs_dir: Path, fresh: bool, address: str | None,
-         verbose: bool, **config_kw: Any) -> None:
+         verbose: bool, progress_every: float, **config_kw: Any) -> None:
     """Search hyperparameters of the draw model of CATEGORY, or of the predict model.
 
     Each trial trains with Ray Train like `fit` does; ASHA stops poor trials early on the
@@ -88,10 +89,10 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
                      max_concurrent=max_concurrent, workers_per_trial=workers_per_trial,
                      gpus_per_worker=gpus_per_worker, time_budget_s=time_budget, search=search,
                      device=train.device, fresh=fresh, address=address)
-    _run(spec, verbose)
+    _run(spec, verbose, progress_every)
 
 
-def _run(spec: Any, verbose: bool) -> None:
+def _run(spec: Any, verbose: bool, progress_every: float) -> None:
     from sketchrnn.cli.console import console
     from sketchrnn.cli.fit_cmd import ray_logs_line
     from sketchrnn.cli.progress import JobTable
@@ -108,7 +109,7 @@ def _run(spec: Any, verbose: bool) -> None:
                   f"trials of {spec.steps} steps, {len(spec.space.params)} parameters from "
                   f"{spec.space.source}, search {prepared[0]}")
         out.print(ray_logs_line(spec.sweep_dir, verbose), highlight=False)
-        with JobTable([]) as table:
+        with JobTable([], every=progress_every) as table:
             run = run_sweep(spec, prepared, sink=table.update)
     out.line()
     rows = summarise(run, spec)
