@@ -63,7 +63,7 @@ class DataConfig(_Strict):
 
     @model_validator(mode="after")
     def _ranges(self) -> DataConfig:
-        problems = ordering_problems(self.model_dump())
+        problems = ordering_problems(self.model_dump(exclude_unset=True))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -75,6 +75,8 @@ _ORDERED = (("min_seq_len", "max_seq_len"), ("truncate_min", "truncate_max"))
 
 
 def ordering_problems(data: dict[str, Any]) -> list[str]:
+    """Problems between the keys given in a [data] section: pairs out of order, and a
+    ``bucket_batches`` that ``bucket = false`` would silently ignore."""
     defaults = DataConfig.model_fields
     problems = []
     for low, high in _ORDERED:
@@ -82,6 +84,9 @@ def ordering_problems(data: dict[str, Any]) -> list[str]:
         hi = data.get(high, defaults[high].default)
         if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
             problems.append(f"data.{low} {lo} > data.{high} {hi}")
+    if data.get("bucket") is False and "bucket_batches" in data:
+        problems.append(f"data.bucket_batches {data['bucket_batches']} has no effect with data.bucket "
+                        "false: remove one of them")
     return problems
 
 

@@ -269,3 +269,13 @@ def test_batch_stream_runs_past_an_epoch():
     assert all(b.x.shape[0] == 16 for b in batches)
     with pytest.raises(ValueError):
         next(batch_stream(data, 64, rng=0, drop_last=True))
+
+
+def test_a_bucket_pool_without_bucketing_is_a_config_error():
+    from sketchrnn.config import validate_config
+    from sketchrnn.errors import ConfigError
+
+    assert validate_config({"data": {"bucket_batches": 8}}).data.bucket_batches == 8
+    assert validate_config({"data": {"bucket": False}}).data.bucket is False
+    with pytest.raises(ConfigError, match="data.bucket_batches 8 has no effect with data.bucket false"):
+        validate_config({"data": {"bucket": False, "bucket_batches": 8}})
