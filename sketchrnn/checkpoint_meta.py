@@ -24,7 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sketchrnn import __version__
 from sketchrnn.config import DataConfig, LossConfig, drop_legacy_augment
-from sketchrnn.errors import CheckpointError
+from sketchrnn.data.names import MAX_NAME_CHARS as MAX_NAME
+from sketchrnn.data.names import check_file_stem
+from sketchrnn.errors import CheckpointError, DataError
 
 # 2: the data and loss settings are stored (format 1 checkpoints relied on the job's config.yaml).
 FORMAT_VERSION = 2
@@ -34,7 +36,6 @@ WEIGHTS, META, TRAIN_STATE = "model.safetensors", "meta.json", "train_state.pt"
 MAX_SCALE = 1e5
 MAX_CATEGORIES = 100_000
 MAX_META_BYTES = 10_000_000  # a real meta.json is a few kB (the calibration record included)
-MAX_NAME = 100  # characters of a category name (QuickDraw's longest: 23)
 RETRAIN = "retrain the job (`sketchrnn fit ... --fresh`) or use another checkpoint"
 
 
@@ -94,7 +95,7 @@ class CheckpointMeta(BaseModel):
         if len(set(self.categories)) != len(self.categories):
             problems.append("categories has repeated names")
         problems += [f"category {name[:60]!r} is not a plain name (1-{MAX_NAME} characters, no "
-                     "path separators, control characters or leading dot)"
+                     "path separators, ':', unprintable characters or leading dot)"
                      for name in self.categories if not _plain_name(name)][:3]
         problems += self._outlier_problems()
         if problems:
@@ -119,9 +120,13 @@ class CheckpointMeta(BaseModel):
 
 
 def _plain_name(name: str) -> bool:
-    """Category names end up in file names (outputs, job folders): nothing that walks folders."""
-    return (0 < len(name) <= MAX_NAME and not name.startswith(".") and "/" not in name
-            and "\\" not in name and name.isprintable())
+    """Category names end up in file names (outputs, job folders): the rule of every name that
+    becomes a file name (``data.names``), so any category `data prepare` writes is accepted."""
+    try:
+        check_file_stem(name, "category")
+    except DataError:
+        return False
+    return True
 
 
 def read_meta(path: str | os.PathLike) -> CheckpointMeta:

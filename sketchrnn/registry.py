@@ -16,6 +16,7 @@ import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -182,8 +183,11 @@ class Registry:
                 continue
         return sources
 
-    def resolve_category(self, category: str) -> tuple[Any, str]:
-        """(source, canonical name) for `name` or `source:name`; unknown or ambiguous names fail."""
+    def resolve_category(self, category: str, *, data_dir: Path | None = None) -> tuple[Any, str]:
+        """(source, canonical name) for `name` or `source:name`; unknown or ambiguous names fail.
+
+        A plain name no source provides is the user's own category when ``data_dir`` holds its
+        ``<name>.npz`` (``data.categories.LOCAL_FILES``; never downloaded)."""
         source_name, sep, bare = category.partition(":")
         sources = self.category_sources()
         if sep:
@@ -203,11 +207,32 @@ class Registry:
             if canonical is not None:
                 found.append((sname, source, canonical))
         if not found:
-            raise PluginError(f"unknown category {category!r}", suggest(bare, known))
+            if sep:
+                raise PluginError(f"unknown category {category!r}", suggest(bare, known))
+            return _own_category(category, data_dir, known)
         if len(found) > 1:
             who = " and ".join(f"{s}:{c}" for s, _, c in found)
             raise PluginError(f"category {category!r} is provided by {who}", f"write one of {who}")
         return found[0][1], found[0][2]
+
+
+def _own_category(name: str, data_dir: Path | None, known: list[str]) -> tuple[Any, str]:
+    """(the local-files source, ``name``) when ``data_dir`` holds its file, else the error that
+    says where it looked and the two ways to get a category: prepare it, or name a known one."""
+    from sketchrnn.data.categories import LOCAL_FILES
+    from sketchrnn.data.download import file_name
+
+    canonical = LOCAL_FILES.canonical_name(name, data_dir)
+    if canonical is not None:
+        return LOCAL_FILES, canonical
+    where = (f"the data dir {data_dir} has no {file_name(name)!r}" if data_dir is not None
+             else "no --data-dir was given")
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise PluginError(
+        f"unknown category {name!r}: not a QuickDraw or plugin category, and {where}",
+        f"prepare your drawings with `sketchrnn data prepare DRAWINGS --out DIR` and pass "
+        f"--data-dir DIR, or name a QuickDraw category to download{hint}")
 
 
 _DEFAULT: Registry | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,8 +89,11 @@ def list_categories(data_dir: Path | None, cache_dir: Path | None) -> None:
 
     here_mark = "in data dir" if data_dir is not None else "cached"
     rows, here = [], 0
-    for source_name, source in get_registry().category_sources().items():
-        for name in source.names():
+    listed = [(key, s, s.names()) for key, s in get_registry().category_sources().items()]
+    if data_dir is not None:
+        listed.append(_own_categories(data_dir))
+    for source_name, source, names in listed:
+        for name in names:
             if not hasattr(source, "locate"):
                 mark = "generated"
             elif source.locate(name, data_dir=data_dir, cache_dir=cache_dir) is not None:
@@ -104,6 +108,16 @@ def list_categories(data_dir: Path | None, cache_dir: Path | None) -> None:
     where = data_dir if data_dir is not None else resolve_cache_dir(cache_dir)
     out.print(f"{here} of {len(rows)} categories need no download ({here_mark}: {where})",
               highlight=False, markup=False)
+
+
+def _own_categories(data_dir: Path) -> tuple[str, Any, list[str]]:
+    """The local-files source (name and object) and the names of ``data_dir``'s files that no source provides."""
+    from sketchrnn.data.categories import LOCAL_FILES
+    from sketchrnn.registry import get_registry
+
+    names = LOCAL_FILES.names_in(data_dir)
+    return LOCAL_FILES.name, LOCAL_FILES, [n for n in names if get_registry().resolve_category(n, data_dir=data_dir)[0]
+                         is LOCAL_FILES]
 
 
 @data.command()
@@ -227,19 +241,36 @@ def prepare(sources: tuple[Path, ...], out_dir: Path, raw: bool, valid_frac: flo
             f"train {len(splits.train):,} / valid {len(splits.valid):,} / test {len(splits.test):,}",
             highlight=False,
         )
-    for src, dst in plan:
-        if not _known_category(src.stem):
-            err_console().print(f"[yellow]note[/yellow] {escape(src.stem)!r} is not a category name "
-                                "`fit` knows (see `sketchrnn data list`), so it cannot train on "
-                                f"{escape(str(dst))}", highlight=False, soft_wrap=True)
+    _say_how_to_train([src.stem for src, _ in plan], [dst for _, dst in plan], out_dir)
 
 
-def _known_category(name: str) -> bool:
-    from sketchrnn.errors import PluginError
+def _say_how_to_train(names: list[str], outputs: list[Path], out_dir: Path) -> None:
+    """The `fit` command for the written files, and a note for each name `fit` reads elsewhere."""
+    from rich.markup import escape
+
+    from sketchrnn.cli.console import console, err_console
+
+    trainable = []
+    for name, dst in zip(names, outputs):
+        meant = _fit_reads_elsewhere(name, dst)
+        if meant is None:
+            trainable.append(name)
+        else:
+            err_console().print(f"[yellow]note[/yellow] `fit {escape(name)}` trains on "
+                                f"{escape(meant)}, not on {escape(str(dst))}; rename the input to "
+                                "train on this file", highlight=False, soft_wrap=True)
+    if trainable:
+        command = shlex.join(["sketchrnn", "fit", *trainable, "--data-dir", str(out_dir)])
+        console().print(f"train on them: {escape(command)}", highlight=False, soft_wrap=True)
+
+
+def _fit_reads_elsewhere(name: str, dst: Path) -> str | None:
+    """None when `fit NAME --data-dir <dst's folder>` trains on ``dst``; else what it trains on
+    (a source's category of that name: generated ones, or a QuickDraw spelling of another file)."""
     from sketchrnn.registry import get_registry
 
-    try:
-        get_registry().resolve_category(name)
-    except PluginError:
-        return False
-    return True
+    source, canonical = get_registry().resolve_category(name, data_dir=dst.parent)
+    found = source.locate(canonical, data_dir=dst.parent) if hasattr(source, "locate") else None
+    if found is not None and found.resolve() == dst.resolve():
+        return None
+    return f"{source.name}:{canonical}" + (f" ({found})" if found is not None else "")

@@ -187,10 +187,10 @@ def eval_draw(category: str, n: int, temperature: float, temperature_style: str,
     """
     import json
 
-    from sketchrnn.cli.fit_cmd import check_categories
+    from sketchrnn.cli.fit_cmd import check_trained_category
     from sketchrnn.evaluation.report import evaluate_draw
 
-    (category,) = check_categories([category])
+    category = check_trained_category(category, runs_dir, checkpoint)
     if n <= k:
         raise click.BadParameter(f"{n} samples leave no k-th neighbour for --k {k}",
                                  param_hint="-n")

@@ -34,11 +34,11 @@ def export_model(category: str, runs_dir: Path, checkpoint: Path | None, out_fil
     """
     from sketchrnn._io import write_text_atomic
     from sketchrnn.cli.console import console
-    from sketchrnn.cli.fit_cmd import check_categories
+    from sketchrnn.cli.fit_cmd import check_trained_category
     from sketchrnn.interop.exporting import export_checkpoint
     from sketchrnn.runs import resolve_draw_checkpoint, slug
 
-    (category,) = check_categories([category])
+    category = check_trained_category(category, runs_dir, checkpoint)
     path = resolve_draw_checkpoint(category, runs_dir, checkpoint)
     out_file = out_file or Path(f"{slug(category)}.gen.json")
     text = export_checkpoint(path, category)

@@ -23,20 +23,42 @@ def _categories(names: tuple[str, ...], categories_opt: str | None, all_categori
     return list(dict.fromkeys(chosen))
 
 
-def check_categories(categories: list[str]) -> list[str]:
-    """Canonical names; every unknown name is reported in one error."""
+def check_categories(categories: list[str], data_dir: Path | None = None) -> list[str]:
+    """Canonical names; every unknown name is reported in one error. A name no source provides
+    is one of your own when ``data_dir`` holds its ``<name>.npz``."""
     from sketchrnn.errors import PluginError, SketchRNNError
     from sketchrnn.registry import get_registry
 
     canonical, problems = [], []
     for name in categories:
         try:
-            canonical.append(get_registry().resolve_category(name)[1])
+            canonical.append(get_registry().resolve_category(name, data_dir=data_dir)[1])
         except PluginError as exc:
             problems.append(exc.message + (f" ({exc.fix})" if exc.fix else ""))
     if problems:
         raise SketchRNNError("; ".join(problems), "see `sketchrnn plugins` for category sources")
     return canonical
+
+
+def check_trained_category(category: str, runs_dir: Path, checkpoint: Path | str | None) -> str:
+    """The canonical name of a category a command reads a draw model of (`sample`, `export`,
+    `eval draw`): a name some source provides, or one of your own (a plain file name) that a
+    draw model was trained on; the model's meta then must name it (``runs.load_draw_for``)."""
+    from sketchrnn.data.names import check_file_stem
+    from sketchrnn.errors import DataError, SketchRNNError
+    from sketchrnn.runs import find_draw_checkpoint
+
+    try:
+        return check_categories([category])[0]
+    except SketchRNNError as unknown:
+        try:
+            check_file_stem(category, "category name")
+        except DataError:
+            raise unknown from None
+        explicit = checkpoint is not None and Path(checkpoint).exists()
+        if not (explicit or find_draw_checkpoint(category, runs_dir)):
+            raise
+        return category
 
 
 def fetch_data(categories: list[str], data: Any) -> None:
@@ -86,7 +108,8 @@ def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool
     switches = [f"{task}.train.{key}={value}" for task in ("draw", "predict")
                 for key, value in (("tf32", "false" if no_tf32 else None), ("compile", compile_)) if value]
     config = build_config(**{**config_kw, "overrides": (*switches, *config_kw["overrides"])})
-    categories = check_categories(_categories(names, categories_opt, all_categories, config.data.categories))
+    categories = check_categories(_categories(names, categories_opt, all_categories, config.data.categories),
+                                  config.data.data_dir)
     from sketchrnn.train.job import make_jobs
 
     jobs = make_jobs(config, categories, only)

@@ -46,10 +46,10 @@ def load_draw_model(category: str, runs_dir: Path, checkpoint: Path | None
                     ) -> tuple[str, Any, Any]:
     """``(canonical category, model, meta)``; the name is checked as `fit` checks it, so that it
     cannot name a folder outside the output folder."""
-    from sketchrnn.cli.fit_cmd import check_categories
+    from sketchrnn.cli.fit_cmd import check_trained_category
     from sketchrnn.runs import load_draw_for
 
-    (category,) = check_categories([category])
+    category = check_trained_category(category, runs_dir, checkpoint)
     _, model, meta = load_draw_for(category, runs_dir, checkpoint)
     return category, model, meta
 

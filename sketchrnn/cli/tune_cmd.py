@@ -13,7 +13,8 @@ TOP = 10  # trials shown in the results table
 COLOURS = {"done": "green", "failed": "red", "stopped early": "cyan", "not started": "dim"}
 
 
-def _categories(task: str, names: tuple[str, ...], categories_opt: str | None, configured: list[str]) -> list[str]:
+def _categories(task: str, names: tuple[str, ...], categories_opt: str | None, configured: list[str],
+                data_dir: Path | None = None) -> list[str]:
     from sketchrnn.cli.fit_cmd import check_categories
     from sketchrnn.train.tasks import task_class
 
@@ -24,7 +25,7 @@ def _categories(task: str, names: tuple[str, ...], categories_opt: str | None, c
     chosen = list(dict.fromkeys(chosen or configured))
     if len(chosen) < cls.min_categories:
         raise click.UsageError(f"the {task} model needs at least {cls.min_categories} categories")
-    return check_categories(chosen)
+    return check_categories(chosen, data_dir)
 
 
 @click.command()
@@ -74,7 +75,7 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
     from sketchrnn.tuning.sweep import SweepSpec
 
     config = build_config(**config_kw)
-    categories = _categories(task, names, categories_opt, config.data.categories)
+    categories = _categories(task, names, categories_opt, config.data.categories, config.data.data_dir)
     from sketchrnn.cli.fit_cmd import fetch_data
 
     fetch_data(categories, config.data)  # before Ray starts: a missing category fails in seconds

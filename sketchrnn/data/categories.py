@@ -11,6 +11,11 @@ Lookup order for QuickDraw, and why:
    who points at a folder wants *that* data; silently downloading or using a cached copy would
    train on something else without telling them.
 2. Otherwise the cache (same two names), then a download into it (``download=True``).
+
+Categories of your own (``LocalFilesSource``): a name that no registered source provides is a
+category when the data dir holds ``<name>.npz`` (what ``sketchrnn data prepare`` writes). It is
+not an entry point, since its names exist only in a folder the caller chooses: the registry
+falls back to it when given that folder. It never downloads.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from sketchrnn.data.download import (
     file_name,
     resolve_cache_dir,
 )
+from sketchrnn.data.names import check_file_stem
 from sketchrnn.data.npz import SketchSplits, load_npz
 from sketchrnn.data.quickdraw_names import QUICKDRAW_NAMES
 from sketchrnn.errors import DataError
@@ -171,6 +177,61 @@ class QuickDrawSource:
         )
 
 
+class LocalFilesSource:
+    """Categories of your own: ``<data_dir>/<name>.npz`` for names no registered source has."""
+
+    name = "local"
+
+    def names(self) -> list[str]:
+        return []  # its names are the files of a data dir: see ``names_in``
+
+    def names_in(self, data_dir: Path) -> list[str]:
+        """The category names ``data_dir`` holds files for (``x.npz`` and ``x.full.npz`` -> x)."""
+        folder = Path(data_dir).expanduser()
+        if not folder.is_dir():
+            return []
+        stems = {p.name[: -len(".full.npz")] if p.name.endswith(".full.npz") else p.stem
+                 for p in folder.iterdir() if p.suffix == ".npz" and p.is_file()}
+        return sorted(s for s in stems if _is_plain(s))
+
+    def canonical_name(self, category: str, data_dir: Path | None) -> str | None:
+        """``category`` itself when ``data_dir`` holds its file, else None."""
+        if data_dir is None or not _is_plain(category):
+            return None
+        return category if self.locate(category, data_dir=data_dir) is not None else None
+
+    def describe(self, category: str) -> str:
+        return f"your own '{category}' (<data dir>/{file_name(category)}, e.g. from `sketchrnn data prepare`)"
+
+    def locate(self, category: str, *, data_dir: Path | None = None,
+               cache_dir: Path | None = None) -> Path | None:
+        if data_dir is None:
+            return None
+        return _first_existing(Path(data_dir).expanduser(), check_file_stem(category, "category name"))
+
+    def fetch(self, category: str, *, data_dir: Path | None = None, cache_dir: Path | None = None,
+              download: bool = True, progress: ProgressCallback | None = None) -> Path:
+        """The category's file in ``data_dir``; never a download (there is nothing to download)."""
+        found = self.locate(category, data_dir=data_dir)
+        if found is not None:
+            return found
+        where = "no --data-dir was given" if data_dir is None else f"{data_dir} has no '{file_name(category)}'"
+        raise DataError(f"no data for your own category '{category}': {where}",
+                        f"make it with `sketchrnn data prepare DRAWINGS --out DIR` and pass --data-dir DIR")
+
+    def load(self, category: str, *, data_dir: Path | None = None, cache_dir: Path | None = None,
+             download: bool = True, progress: ProgressCallback | None = None) -> SketchSplits:
+        return load_npz(self.fetch(category, data_dir=data_dir))
+
+
+def _is_plain(name: str) -> bool:
+    try:
+        check_file_stem(name, "category name")
+    except DataError:
+        return False
+    return True
+
+
 def _candidates(name: str) -> tuple[str, str]:
     """The file names accepted for a category, in order of preference."""
     return file_name(name), file_name(name, full=True)
@@ -186,3 +247,5 @@ def _first_existing(folder: Path, name: str) -> Path | None:
 
 # The instance the ``sketchrnn.categories`` entry point ``quickdraw`` resolves to.
 QUICKDRAW = QuickDrawSource()
+# The registry's fallback for names no source provides (``Registry.resolve_category``).
+LOCAL_FILES = LocalFilesSource()

@@ -3,12 +3,12 @@
 A category name becomes ``<cache>/<name>.npz`` and an input ``pig.ndjson`` becomes
 ``<out>/pig.npz``. Unchecked, ``../../x`` would write outside the folder, ``.hidden`` would make
 a hidden file and a 500-character name fails with an obscure OS error. So a name is one plain
-path component: no separators, no leading dot, no control characters, a sane length.
+path component: no separators, no leading dot, only printable characters, a sane length. The
+same rule checks the category names a checkpoint stores (``checkpoint_meta``), so whatever name
+`data prepare` writes can be trained and its model saved.
 """
 
 from __future__ import annotations
-
-import unicodedata
 
 from sketchrnn.errors import DataError
 
@@ -27,7 +27,8 @@ def check_file_stem(name: object, what: str) -> str:
         raise DataError(f"{what} {name[:20]!r}... has {len(name)} characters", fix)
     if name.startswith("."):
         raise DataError(f"{what} {name!r} starts with a dot (a hidden file, or a parent folder)", fix)
-    bad = next((c for c in name if c in "/\\:" or unicodedata.category(c).startswith("C")), None)
+    # isprintable: not control, format or unassigned characters, nor spaces other than ' '
+    bad = next((c for c in name if c in "/\\:" or not c.isprintable()), None)
     if bad is not None:
         raise DataError(f"{what} {name!r} contains {bad!r}, which is not allowed in a file name", fix)
     if name != name.strip():

@@ -31,7 +31,7 @@ def fetch_categories(categories: Sequence[str], data: DataConfig,
     first_unreachable: UnreachableError | None = None
     fix: str | None = None
     for category in categories:
-        source, name = get_registry().resolve_category(category)
+        source, name = get_registry().resolve_category(category, data_dir=data.data_dir)
         if not hasattr(source, "fetch"):
             continue
         on_bytes = (lambda done, total, name=name: progress(name, done, total)) if progress else None

@@ -50,7 +50,7 @@ def load_splits(category: str, data: DataConfig, progress=None):  # type: ignore
     """Raw splits of one category, from whichever registered source provides it."""
     from sketchrnn.registry import get_registry
 
-    source, canonical = get_registry().resolve_category(category)
+    source, canonical = get_registry().resolve_category(category, data_dir=data.data_dir)
     return source.load(
         canonical, data_dir=data.data_dir, cache_dir=data.cache_dir,
         download=data.download, progress=progress,

@@ -72,17 +72,6 @@ def test_tu_berlin_layout_gives_one_category_per_subfolder(tmp_path, capsys):
     assert sum(load_npz(tmp_path / "out" / "alarm clock.npz").sizes().values()) == 4
 
 
-def test_a_name_fit_does_not_know_is_pointed_out(tmp_path, capsys):
-    good_category(tmp_path / "svg" / "doodad")
-    good_category(tmp_path / "svg" / "cat")
-    code, lines = run_cli(capsys, "data", "prepare", str(tmp_path / "svg"), "--out",
-                          str(tmp_path / "out"))
-    assert code == 0, lines
-    notes = [ln for ln in lines if ln.startswith("note ")]
-    assert len(notes) == 1 and "'doodad' is not a category name `fit` knows" in notes[0], lines
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["cat.npz", "doodad.npz"]
-
-
 def test_files_named_one_by_one_join_their_folders_category(tmp_path, capsys):
     files = [str(p) for p in sorted(good_category(tmp_path / "cat", n=4).iterdir())][:3]
     code, lines = run_cli(capsys, "data", "prepare", *files, "--out", str(tmp_path / "out"))
