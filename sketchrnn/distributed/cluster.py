@@ -33,6 +33,8 @@ RAY_ENV = {"RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S": "600"}
 RAY_LOCAL_ENV = {"RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0"}
 PROBE_TIMEOUT_S = 5.0
 ADDRESS_FIX = "check --address / RAY_ADDRESS, or leave both unset to start a local Ray"
+TOKEN_FIX = ("give this driver the cluster's token: RAY_AUTH_MODE=token and RAY_AUTH_TOKEN, "
+             "RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token")
 UNKNOWN_LOGS = "the Ray session's logs/ folder"
 LOG_LINK = "ray-logs"  # <log_dir>/ray-logs -> the Ray session's logs folder
 RAYLET_MESSAGES = "raylet-messages.log"
@@ -74,9 +76,12 @@ def connect(address: str | None, *, log_dir: Path | None = None, verbose: bool =
         probe(address)
         try:
             ctx = ray.init(address=address, **quiet)
+        except ray.exceptions.AuthenticationError as exc:  # token authentication, no token here
+            first = str(exc).split(". ")[0]
+            raise SketchRNNError(f"cannot join the Ray cluster at {address!r}: {first}", TOKEN_FIX) from exc
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise SketchRNNError(f"cannot join the Ray cluster at {address!r}: {exc}".replace("\n", " "),
-                                 ADDRESS_FIX) from exc
+                                 f"{ADDRESS_FIX}; {TOKEN_FIX} if it uses token authentication") from exc
     else:
         ctx = ray.init(address="local", include_dashboard=False, **quiet)
     session_dir = (getattr(ctx, "address_info", None) or {}).get("session_dir")

@@ -164,6 +164,20 @@ def test_a_driver_killed_with_sigkill_resumes_every_job_when_rerun(killed_and_re
     assert "recovered from" not in out  # a new driver: no failure within its own run
 
 
+def test_a_driver_without_the_clusters_token_is_one_line_and_exit_1(cluster, data, tmp_path):
+    env = {**cluster.env, "HOME": str(tmp_path)}  # no ~/.ray/auth_token there
+    env.pop("RAY_AUTH_TOKEN")
+    proc = subprocess.run(fit_command(cluster, data, tmp_path / "runs", ["cat"], steps=STEPS), cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: cannot join the Ray cluster at '{cluster.address}': "
+                                                   "Token authentication is enabled but no authentication "
+                                                   "token was found"), proc.stderr
+    assert "RAY_AUTH_TOKEN" in lines[0] and "Traceback" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "runs" / "draw-cat" / "checkpoints").exists()
+
+
 def test_losing_a_node_resumes_its_job_on_the_other(cluster, node_ids, data, tmp_path):
     runs, release = tmp_path / "runs", tmp_path / "release"
     jobs = {name: runs / f"draw-{name}" for name in ("ant", "bee")}
