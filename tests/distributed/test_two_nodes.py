@@ -26,11 +26,13 @@ import pytest
 from distributed_helpers import REPO, fault_injection_path, write_categories
 from ray_nodes import TwoNodeCluster
 
-pytestmark = [pytest.mark.cluster, pytest.mark.e2e]
+# On a loaded 2-core machine one job's worker can take minutes to start (docs/benchmarks.md,
+# "Many jobs"), so the limits are generous; on a quiet one the module takes about 2 minutes.
+pytestmark = [pytest.mark.cluster, pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 SETS = ["data.batch_size=16", "data.max_seq_len=60", "draw.train.eval_every=10",
         "draw.train.checkpoint_every=10", "draw.train.eval_batches=2"]
-FIT_TIMEOUT_S = 300
+FIT_TIMEOUT_S = 900
 STEPS, HOLD_STEP = 20, 15  # a checkpoint at step 10; jobs are held at 15 while a test kills something
 NODE_TABLE = """
 import json, ray
@@ -56,7 +58,7 @@ def cluster():
 def node_ids(cluster) -> dict[str, str]:
     """node_a / node_b -> Ray node id, from the GCS."""
     proc = subprocess.run([sys.executable, "-c", NODE_TABLE.format(address=cluster.address)],
-                          env=cluster.env, capture_output=True, text=True, timeout=120)
+                          env=cluster.env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ids = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(ids) == {"node_a", "node_b"}, ids
@@ -104,7 +106,7 @@ def latest_step(job_dir: Path) -> int | None:
     return json.loads(meta.read_text())["step"] if meta.is_file() else None
 
 
-def wait_until_held(proc: subprocess.Popen, job_dirs: list[Path], timeout: float = 240) -> None:
+def wait_until_held(proc: subprocess.Popen, job_dirs: list[Path], timeout: float = 900) -> None:
     """Until every job waits at HOLD_STEP (its checkpoint at step 10 written)."""
     deadline = time.monotonic() + timeout
     while not all((d / ".held").is_file() for d in job_dirs):
@@ -168,7 +170,7 @@ def test_a_driver_without_the_clusters_token_is_one_line_and_exit_1(cluster, dat
     env = {**cluster.env, "HOME": str(tmp_path)}  # no ~/.ray/auth_token there
     env.pop("RAY_AUTH_TOKEN")
     proc = subprocess.run(fit_command(cluster, data, tmp_path / "runs", ["cat"], steps=STEPS), cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=180)
+                          env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: cannot join the Ray cluster at '{cluster.address}': "
