@@ -15,7 +15,7 @@ LAYERS = [
     {"data"},
     {"model", "losses"},
     {"config", "config_sources", "registry", "interfaces", "sampling", "checkpoint", "checkpoint_meta",
-     "render", "runs", "metrics", "export", "interop"},
+     "render", "runs", "metrics", "export", "interop", "storage"},
     {"train"},
     {"distributed", "tuning"},
     {"predict", "evaluation"},

@@ -8,17 +8,25 @@ from typing import Any
 
 import click
 
-from sketchrnn.cli.options import draw_checkpoint_option, temperature_style_option
+from sketchrnn.cli.options import (
+    draw_checkpoint_option,
+    reading_runs,
+    runs_option,
+    temperature_style_option,
+)
 from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 from sketchrnn.evaluation.fid import DEFAULT_K
 
-runs_option = click.option("--runs", "runs_dir", type=click.Path(path_type=Path),
-                           default=Path("runs"), show_default=True,
-                           help="Runs directory written by `sketchrnn fit`.")
 data_option = click.option("--data-dir", type=click.Path(path_type=Path),
                            help="Data folder, if not the one the model was trained from.")
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the results JSON instead of tables.")
+
+
+def _name_paths(result: dict[str, Any], local: Path, runs_dir: str) -> None:
+    """Written files named under --runs as given (a URI's files were staged in a temp folder)."""
+    result["paths"] = {k: v.replace(str(local), runs_dir.rstrip("/")) if isinstance(v, str) else v
+                       for k, v in result["paths"].items()}
 
 
 @click.group(name="eval")
@@ -125,7 +133,7 @@ def _show_heldout(section: dict[str, Any] | None, p: dict[str, Any]) -> None:
 @json_option
 def eval_predict(n_runs: int, n: int, cut_min: float, cut_max: float, seed: int,
                  ood_category: str | None, ood_file: Path | None, ood_limit: int | None,
-                 checkpoint: Path | None, runs_dir: Path, data_dir: Path | None,
+                 checkpoint: Path | None, runs_dir: str, data_dir: Path | None,
                  as_json: bool) -> None:
     """The reference protocol: R runs x N test sketches cut by a random 0-50%.
 
@@ -147,8 +155,12 @@ def eval_predict(n_runs: int, n: int, cut_min: float, cut_max: float, seed: int,
     if ood_file is not None and ood_category is None:
         ood_category = ood_file.stem
     protocol = Protocol(runs=n_runs, n=n, cut_min=cut_min, cut_max=cut_max, seed=seed)
-    result = evaluate_predict(runs_dir, checkpoint, protocol, data_dir=data_dir,
-                              ood_category=ood_category, ood_file=ood_file, ood_limit=ood_limit)
+    from sketchrnn.runs import PREDICT_JOB
+
+    with reading_runs(runs_dir, writes=[PREDICT_JOB]) as local:  # eval.json beside the model
+        result = evaluate_predict(local, checkpoint, protocol, data_dir=data_dir,
+                                  ood_category=ood_category, ood_file=ood_file, ood_limit=ood_limit)
+    _name_paths(result, local, runs_dir)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
@@ -171,7 +183,7 @@ def eval_predict(n_runs: int, n: int, cut_min: float, cut_max: float, seed: int,
 @data_option
 @json_option
 def eval_draw(category: str, n: int, temperature: float, temperature_style: str, seed: int,
-              k: int, checkpoint: Path | None, runs_dir: Path, data_dir: Path | None,
+              k: int, checkpoint: Path | None, runs_dir: str, data_dir: Path | None,
               as_json: bool) -> None:
     """Test-split losses of CATEGORY's draw model, how recognisable its samples are, and how
     close they come to the real test sketches as a set (FID, precision, recall).
@@ -194,9 +206,15 @@ def eval_draw(category: str, n: int, temperature: float, temperature_style: str,
     if n <= k:
         raise click.BadParameter(f"{n} samples leave no k-th neighbour for --k {k}",
                                  param_hint="-n")
-    result = evaluate_draw(category, runs_dir, checkpoint, n=n, temperature=temperature,
-                           temperature_style=temperature_style, seed=seed, k=k,
-                           data_dir=data_dir)
+    from sketchrnn.runs import draw_job_name
+
+    job = draw_job_name(category)
+    # eval.json beside the model; the sample figures in its checkpoint's meta
+    with reading_runs(runs_dir, writes=[job], new_checkpoints=True) as local:
+        result = evaluate_draw(category, local, checkpoint, n=n, temperature=temperature,
+                               temperature_style=temperature_style, seed=seed, k=k,
+                               data_dir=data_dir)
+    _name_paths(result, local, runs_dir)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

@@ -6,20 +6,19 @@ from pathlib import Path
 
 import click
 
-from sketchrnn.cli.options import draw_checkpoint_option
+from sketchrnn.cli.options import draw_checkpoint_option, reading_runs, runs_option
 
 
 @click.command(name="export")
 @click.argument("category")
-@click.option("--runs", "runs_dir", type=click.Path(path_type=Path), default=Path("runs"),
-              show_default=True, help="Runs directory written by `sketchrnn fit`.")
+@runs_option
 @draw_checkpoint_option
 @click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Output file (default: <category>.gen.json); never overwritten.")
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Also report what int16 costs: valid L_R of the float and the exported weights "
                    "on the model's data in this folder (<category>.npz).")
-def export_model(category: str, runs_dir: Path, checkpoint: Path | None, out_file: Path | None,
+def export_model(category: str, runs_dir: str, checkpoint: Path | None, out_file: Path | None,
                  data_dir: Path | None) -> None:
     """Export CATEGORY's decoder-only draw model for @magenta/sketch and ml5 (.gen.json).
 
@@ -38,11 +37,14 @@ def export_model(category: str, runs_dir: Path, checkpoint: Path | None, out_fil
     from sketchrnn.interop.exporting import export_checkpoint
     from sketchrnn.runs import resolve_draw_checkpoint, slug
 
-    category = check_trained_category(category, runs_dir, checkpoint)
-    path = resolve_draw_checkpoint(category, runs_dir, checkpoint)
+    with reading_runs(runs_dir) as local:
+        category = check_trained_category(category, local, checkpoint)
+        path = resolve_draw_checkpoint(category, local, checkpoint)
+        text = export_checkpoint(path, category)
+        cost = _int16_cost(path, text, data_dir) if data_dir is not None else None
     out_file = out_file or Path(f"{slug(category)}.gen.json")
-    text = export_checkpoint(path, category)
-    cost = _int16_cost(path, text, data_dir) if data_dir is not None else None
+    if path.is_relative_to(local):  # name it under --runs as given (a URI's files were staged)
+        path = f"{runs_dir.rstrip('/')}/{path.relative_to(local).as_posix()}"
     write_text_atomic(out_file, text, overwrite=False)
     console().print(f"exported {path} to {out_file} ({len(text):,} bytes)")
     if cost is not None:

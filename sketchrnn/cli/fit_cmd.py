@@ -77,8 +77,9 @@ def fetch_data(categories: list[str], data: Any) -> None:
 @click.option("--only", type=click.Choice(["draw", "predict"]), help="Train only one kind of model.")
 @click.option("--workers", type=int, default=0, show_default=True,
               help="Total Ray training workers for all jobs; 0 trains in this process, one job after another.")
-@click.option("--runs", "runs_dir", type=click.Path(path_type=Path), default=Path("runs"),
-              show_default=True, help="Where job folders (checkpoints, metrics, plots) go.")
+@click.option("--runs", "runs_dir", default="runs", show_default=True,
+              help="Where job folders (checkpoints, metrics, plots) go: a folder, or a URI such as "
+              "s3://bucket/runs or gs://bucket/runs.")
 @click.option("--fresh", is_flag=True, help="Start over instead of resuming unfinished jobs.")
 @click.option("--address", envvar="RAY_ADDRESS", help="Ray cluster to join (default: start a local one).")
 @click.option("--gpus-per-worker", type=float, default=None,
@@ -91,7 +92,7 @@ def fetch_data(categories: list[str], data: Any) -> None:
 @progress_option
 @config_options
 def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool, only: str | None,
-        workers: int, runs_dir: Path, fresh: bool, address: str | None,
+        workers: int, runs_dir: str, fresh: bool, address: str | None,
         gpus_per_worker: float | None, verbose: bool, no_tf32: bool, compile_: str | None,
         progress_every: float, **config_kw: Any) -> None:
     """Train one draw model per category and the predict model over all of them.
@@ -102,12 +103,24 @@ def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool
       sketchrnn fit pig --workers 0 --data-dir data/ --preset tiny --steps 300
       sketchrnn fit --categories "alarm clock,face,pig,radio" --workers 2 --data-dir data/
       sketchrnn fit sun --config my.toml --set draw.train.lr=5e-4
+      sketchrnn fit pig --workers 2 --runs s3://my-bucket/runs
     """
     if workers < 0:
         raise click.BadParameter("must be >= 0", param_hint="--workers")
     switches = [f"{task}.train.{key}={value}" for task in ("draw", "predict")
                 for key, value in (("tf32", "false" if no_tf32 else None), ("compile", compile_)) if value]
-    config = build_config(**{**config_kw, "overrides": (*switches, *config_kw["overrides"])})
+    from sketchrnn.storage import open_runs
+
+    with open_runs(runs_dir) as store:  # a bad URI, bucket or endpoint fails here, in seconds
+        _fit(names, categories_opt, all_categories, only, workers, store, fresh, address,
+             gpus_per_worker, verbose, progress_every,
+             {**config_kw, "overrides": (*switches, *config_kw["overrides"])})
+
+
+def _fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool, only: str | None,
+         workers: int, store: Any, fresh: bool, address: str | None, gpus_per_worker: float | None,
+         verbose: bool, progress_every: float, config_kw: dict[str, Any]) -> None:
+    config = build_config(**config_kw)
     categories = check_categories(_categories(names, categories_opt, all_categories, config.data.categories),
                                   config.data.data_dir)
     from sketchrnn.train.job import make_jobs
@@ -121,15 +134,19 @@ def fit(names: tuple[str, ...], categories_opt: str | None, all_categories: bool
     from sketchrnn.predict.calibration import calibrate
 
     if workers == 0:
-        failed = run_in_process(jobs, runs_dir, fresh=fresh, calibrate=calibrate,
+        failed = run_in_process(jobs, store, fresh=fresh, calibrate=calibrate,
                                 progress_every=progress_every)
     else:
-        failed = run_on_ray(jobs, runs_dir, workers=workers, fresh=fresh, address=address,
+        failed = run_on_ray(jobs, store, workers=workers, fresh=fresh, address=address,
                             gpus_per_worker=gpus_per_worker, calibrate=calibrate, verbose=verbose,
                             progress_every=progress_every)
     if failed:
         raise click.exceptions.Exit(1)
-    judge_draw_checkpoints([j.categories[0] for j in jobs if j.task == "draw"], runs_dir)
+    draw_jobs = [j for j in jobs if j.task == "draw"]
+    store.pull([j.name for j in jobs])  # a bucket: what the Ray workers published
+    judge_draw_checkpoints([j.categories[0] for j in draw_jobs], store.local)
+    for job in draw_jobs:  # the judged figures are in the checkpoints' meta
+        store.publish(job.name)
 
 
 def judge_draw_checkpoints(categories: list[str], runs_dir: Path) -> None:
@@ -153,14 +170,17 @@ def judge_draw_checkpoints(categories: list[str], runs_dir: Path) -> None:
                             f"{latest['fid']:.3f}; sampling uses {result['chosen']}")
 
 
-def run_in_process(jobs: list[Any], runs_dir: Path, *, fresh: bool, calibrate: Any = None,
+def run_in_process(jobs: list[Any], store: Any, *, fresh: bool, calibrate: Any = None,
                    progress_every: float = PROGRESS_EVERY) -> list[str]:
-    """Train each job here, one after another; returns the names of jobs that failed."""
+    """Train each job here, one after another, in the runs folder `store` (a RunsStore, or a
+    local path); returns the names of jobs that failed."""
     from sketchrnn.cli.console import console
     from sketchrnn.cli.progress import JobTable, print_summary, schedule_table
+    from sketchrnn.storage import RunsStore, open_runs
     from sketchrnn.train.prepare import prepare_jobs
 
-    with prepare_jobs(jobs, runs_dir, fresh=fresh) as prepared:
+    store = store if isinstance(store, RunsStore) else open_runs(store)
+    with prepare_jobs(jobs, store, fresh=fresh) as prepared:
         results: dict[str, dict[str, Any]] = dict(prepared.done)
         if prepared.todo:
             console().print(schedule_table(prepared.todo, job_schedules(prepared.todo)))
@@ -169,11 +189,11 @@ def run_in_process(jobs: list[Any], runs_dir: Path, *, fresh: bool, calibrate: A
                 table.update({"job": name, "status": "done", "step": done.get("step"),
                               "total": done.get("step")})
             for job in prepared.todo:
-                results[job.name] = _fit_here(job, runs_dir, table, calibrate)
+                results[job.name] = _fit_here(job, store, table, calibrate)
     return print_summary({j.name: results[j.name] for j in jobs})
 
 
-def _fit_here(job: Any, runs_dir: Path, table: Any, calibrate: Any) -> dict[str, Any]:
+def _fit_here(job: Any, store: Any, table: Any, calibrate: Any) -> dict[str, Any]:
     """Train one job in this process; its summary row (a known failure is a row, not a raise)."""
     from sketchrnn.errors import SketchRNNError
     from sketchrnn.train.loop import Hooks, fit_job, pick_device
@@ -182,8 +202,9 @@ def _fit_here(job: Any, runs_dir: Path, table: Any, calibrate: Any) -> dict[str,
     start = time.perf_counter()
     table.set_status(job.name, "running")
     try:
-        final = fit_job(job, runs_dir / job.name, device=device,
-                        hooks=Hooks(report=table.update, calibrate=calibrate))
+        final = fit_job(job, store.job_dir(job.name), device=device,
+                        hooks=Hooks(report=table.update, calibrate=calibrate,
+                                    publish=lambda: store.publish(job.name)))
     except (SketchRNNError, FloatingPointError) as exc:
         table.set_status(job.name, "failed")
         return {"status": f"failed: {exc}"}
@@ -206,7 +227,7 @@ def ray_logs_line(log_dir: Path, verbose: bool) -> str:
     return where if verbose else f"{where} (--verbose shows them here)"
 
 
-def run_on_ray(jobs: list[Any], runs_dir: Path, *, workers: int, fresh: bool, address: str | None,
+def run_on_ray(jobs: list[Any], runs_dir: Any, *, workers: int, fresh: bool, address: str | None,
                gpus_per_worker: float | None, calibrate: Any = None, verbose: bool = False,
                progress_every: float = PROGRESS_EVERY) -> list[str]:
     """Train every job at once on Ray: the plan, then the live table, then the summary."""
@@ -215,6 +236,9 @@ def run_on_ray(jobs: list[Any], runs_dir: Path, *, workers: int, fresh: bool, ad
     from sketchrnn.cli.console import console
     from sketchrnn.cli.progress import JobTable, plan_table, print_summary
     from sketchrnn.distributed.launch import run_with_ray
+    from sketchrnn.distributed.storage import log_dir, runs_store
+
+    runs_dir = runs_store(runs_dir)
 
     live: list[JobTable] = []
 
@@ -222,7 +246,7 @@ def run_on_ray(jobs: list[Any], runs_dir: Path, *, workers: int, fresh: bool, ad
 
     def on_plan(plan: Any) -> None:  # Ray is up; the live table starts below the plan
         console().print(plan_table(plan, schedules))
-        console().print(ray_logs_line(runs_dir, verbose), highlight=False)
+        console().print(ray_logs_line(log_dir(runs_dir), verbose), highlight=False)
         live.append(stack.enter_context(JobTable([j.name for j in jobs], every=progress_every)))
 
     try:

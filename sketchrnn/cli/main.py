@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("sketchrnn.cli.serve_cmd", "serve"),
     "import": ("sketchrnn.cli.import_cmd", "import_model"),
     "export": ("sketchrnn.cli.export_cmd", "export_model"),
+    "status": ("sketchrnn.cli.status_cmd", "status"),
 }
 
 DEBUG_ENV = "SKETCHRNN_DEBUG"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,37 @@ import click
 
 CONFIG_HELP = "TOML or YAML file with [data], [draw.*], [predict.*] sections."
 PROGRESS_EVERY = 30.0  # seconds between plain progress lines when the output is not a terminal
+RUNS_HELP = "Runs folder written by `sketchrnn fit`: a folder, or a URI such as s3://bucket/runs."
+
+
+def runs_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--runs of the commands that read trained models (a folder or an object-storage URI)."""
+    return click.option("--runs", "runs_dir", default="runs", show_default=True, help=RUNS_HELP)(func)
+
+
+@contextmanager
+def reading_runs(text: str, jobs: Iterable[str] | None = None, *,
+                 writes: Iterable[str] = ()) -> Iterator[Path]:
+    """The runs folder ``text`` as a local folder for the block. For a URI, the published
+    checkpoints of ``jobs`` (every job when None) are copied down first, what the block wrote
+    into the ``writes`` jobs (eval reports) is published afterwards, and errors name the URI
+    rather than the temp folder."""
+    from sketchrnn.errors import SketchRNNError
+    from sketchrnn.storage import open_runs
+
+    with open_runs(text) as store:
+        store.pull(jobs, checkpoints_only=True)
+        try:
+            yield store.local
+        except SketchRNNError as exc:
+            if store.remote:
+                staged, uri = str(store.local), store.text.rstrip("/")
+                exc.message = exc.message.replace(staged, uri)
+                exc.fix = exc.fix and exc.fix.replace(staged, uri)
+                exc.args = (f"{exc.message} ({exc.fix})" if exc.fix else exc.message,)
+            raise
+        for name in writes:
+            store.publish(name, checkpoints=False)
 
 
 def temperature_style_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sketchrnn.cli.options import temperature_style_option
+from sketchrnn.cli.options import reading_runs, runs_option, temperature_style_option
 from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 
 
@@ -101,8 +101,7 @@ def _show(prediction: Any) -> None:
 @click.option("--index", type=click.IntRange(min=0), default=0, show_default=True,
               help="Which sketch of the file (or of the test split).")
 @click.option("--top", "top_k", type=click.IntRange(1, 100), default=3, show_default=True)
-@click.option("--runs", "runs_dir", type=click.Path(path_type=Path), default=Path("runs"),
-              show_default=True, help="Runs directory written by `sketchrnn fit`.")
+@runs_option
 @click.option("--checkpoint", type=click.Path(path_type=Path),
               help="The predict checkpoint (default: the predict job's best under --runs).")
 @click.option("--data-dir", type=click.Path(path_type=Path),
@@ -120,7 +119,7 @@ def _show(prediction: Any) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the completion.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for machines).")
 def predict(sketch_file: Path | None, from_test: str | None, cut: float, index: int, top_k: int,
-            runs_dir: Path, checkpoint: Path | None, data_dir: Path | None, out_dir: Path | None,
+            runs_dir: str, checkpoint: Path | None, data_dir: Path | None, out_dir: Path | None,
             no_complete: bool, recalibrate: bool, temperature: float, temperature_style: str,
             seed: int, as_json: bool) -> None:
     """Classify an incomplete SKETCH_FILE, say when it is none of the known categories, and draw
@@ -147,21 +146,23 @@ def predict(sketch_file: Path | None, from_test: str | None, cut: float, index: 
     from sketchrnn.predict.predictor import Predictor
     from sketchrnn.runs import predict_checkpoint
 
-    path = predict_checkpoint(runs_dir, checkpoint)
-    predictor = Predictor.from_checkpoint(path, recalibrate=recalibrate, data_dir=data_dir)
-    if raw is None:
-        raw = _from_test(from_test, cut, index, predictor, data_dir)
-    prediction, sketch = predictor.predict(raw, top_k=top_k)
-    if not no_complete:
-        if sketch_file is not None:
-            stem = sketch_file.stem + (f"_{index}" if raw.count > 1 else "")
-            default_out = sketch_file.parent
-        else:
-            stem = f"{from_test.replace(' ', '_')}_test{index}_cut{round(100 * cut)}"
-            default_out = Path("predictions")
-        prediction.completion = _write_completion(
-            prediction, predictor.to_pixels(sketch), runs_dir, out_dir or default_out, stem, seed,
-            temperature, temperature_style)
+    # --recalibrate's result is kept in a local runs folder only (a URI's copy is read-only here)
+    with reading_runs(runs_dir) as local:
+        path = predict_checkpoint(local, checkpoint)
+        predictor = Predictor.from_checkpoint(path, recalibrate=recalibrate, data_dir=data_dir)
+        if raw is None:
+            raw = _from_test(from_test, cut, index, predictor, data_dir)
+        prediction, sketch = predictor.predict(raw, top_k=top_k)
+        if not no_complete:
+            if sketch_file is not None:
+                stem = sketch_file.stem + (f"_{index}" if raw.count > 1 else "")
+                default_out = sketch_file.parent
+            else:
+                stem = f"{from_test.replace(' ', '_')}_test{index}_cut{round(100 * cut)}"
+                default_out = Path("predictions")
+            prediction.completion = _write_completion(
+                prediction, predictor.to_pixels(sketch), local, out_dir or default_out, stem, seed,
+                temperature, temperature_style)
     if as_json:
         click.echo(json.dumps(prediction.to_dict(), indent=2))
     else:

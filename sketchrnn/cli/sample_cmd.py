@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from sketchrnn.cli.options import draw_checkpoint_option, temperature_style_option
+from sketchrnn.cli.options import (
+    draw_checkpoint_option,
+    reading_runs,
+    runs_option,
+    temperature_style_option,
+)
 from sketchrnn.config import DEFAULT_TEMPERATURE, MAX_TEMPERATURE, MIN_TEMPERATURE
 
 FORMATS = ("png", "svg", "gif")
@@ -16,8 +21,7 @@ FORMATS = ("png", "svg", "gif")
 
 def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--runs", "runs_dir", type=click.Path(path_type=Path), default=Path("runs"),
-                     show_default=True, help="Runs directory written by `sketchrnn fit`."),
+        runs_option,
         draw_checkpoint_option,
         click.option("--out", "out_dir", type=click.Path(path_type=Path),
                      help="Output folder (default: samples/<category>)."),
@@ -42,15 +46,16 @@ def _formats(text: str) -> list[str]:
     return chosen
 
 
-def load_draw_model(category: str, runs_dir: Path, checkpoint: Path | None
+def load_draw_model(category: str, runs_dir: str, checkpoint: Path | None
                     ) -> tuple[str, Any, Any]:
     """``(canonical category, model, meta)``; the name is checked as `fit` checks it, so that it
     cannot name a folder outside the output folder."""
     from sketchrnn.cli.fit_cmd import check_trained_category
     from sketchrnn.runs import load_draw_for
 
-    category = check_trained_category(category, runs_dir, checkpoint)
-    _, model, meta = load_draw_for(category, runs_dir, checkpoint)
+    with reading_runs(runs_dir) as local:
+        category = check_trained_category(category, local, checkpoint)
+        _, model, meta = load_draw_for(category, local, checkpoint)
     return category, model, meta
 
 
@@ -103,7 +108,7 @@ def _print_summary(title: str, sketches: list[Any], paths: list[Path], seconds: 
               show_default=True, help="Capture the decode step with torch.compile (auto: CUDA graphs "
               "on a GPU only); eager where that fails.")
 @model_options
-def sample(category: str, count: int, greedy: bool, compile_: str, runs_dir: Path,
+def sample(category: str, count: int, greedy: bool, compile_: str, runs_dir: str,
            checkpoint: Path | None, out_dir: Path | None, temperature: float, seed: int, formats: str,
            temperature_style: str) -> None:
     """Draw new sketches of CATEGORY with its trained draw model (by default its latest
@@ -154,7 +159,7 @@ def _test_sketches(meta: Any, data_dir: Path | None, count: int, seed: int) -> A
 @click.option("-n", "count", type=click.IntRange(1, 1000), default=8, show_default=True)
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Folder with <category>.npz.")
 @model_options
-def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: Path,
+def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: str,
                 checkpoint: Path | None, out_dir: Path | None, temperature: float, seed: int,
                 formats: str, temperature_style: str) -> None:
     """Encode test sketches of CATEGORY and redraw them (originals beside reconstructions).
@@ -197,7 +202,7 @@ def reconstruct(category: str, count: int, data_dir: Path | None, runs_dir: Path
 @click.option("--method", type=click.Choice(["slerp", "lerp"]), default="slerp", show_default=True)
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Folder with <category>.npz.")
 @model_options
-def interpolate(category: str, steps: int, method: str, data_dir: Path | None, runs_dir: Path,
+def interpolate(category: str, steps: int, method: str, data_dir: Path | None, runs_dir: str,
                 checkpoint: Path | None, out_dir: Path | None, temperature: float, seed: int,
                 formats: str, temperature_style: str) -> None:
     """Walk the latent space between two test sketches of CATEGORY.

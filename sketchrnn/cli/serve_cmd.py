@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from sketchrnn.cli.options import RUNS_HELP, reading_runs
 from sketchrnn.serve.limits import MAX_CONNECTIONS, TORCH_THREADS
 
 
@@ -25,9 +26,8 @@ def is_loopback(host: str) -> bool:
 
 
 @click.command()
-@click.option("--runs", "runs_dir", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("runs"), show_default=True,
-              help="Runs directory written by `sketchrnn fit` (read once, at startup).")
+@click.option("--runs", "runs_dir", default="runs", show_default=True,
+              help=RUNS_HELP.removesuffix(".") + " (read once, at startup).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="TCP port (0: any free port).")
@@ -37,7 +37,7 @@ def is_loopback(host: str) -> bool:
               help="Torch threads per model call (calls run in parallel, one per core).")
 @click.option("--max-connections", type=click.IntRange(min=1), default=MAX_CONNECTIONS,
               show_default=True, help="Open connections at most; past it requests get 503.")
-def serve(runs_dir: Path, host: str, port: int, allow_remote: bool, threads: int,
+def serve(runs_dir: str, host: str, port: int, allow_remote: bool, threads: int,
           max_connections: int) -> None:
     """Serve a page to draw on (live predictions, "finish it", a gallery) and a JSON API.
 
@@ -64,7 +64,8 @@ def serve(runs_dir: Path, host: str, port: int, allow_remote: bool, threads: int
     from sketchrnn.serve.models import ServeModels
 
     torch.set_num_threads(threads)  # process-wide: every model call of the pool uses this many
-    models = ServeModels.load(runs_dir)
+    with reading_runs(runs_dir) as local:  # models are loaded into memory, then not read again
+        models = ServeModels.load(local)
     for problem in models.problems:
         click.echo(f"warning: skipped {problem}", err=True)
     if not models.empty:

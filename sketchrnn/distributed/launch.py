@@ -22,7 +22,7 @@ from typing import Any
 
 from sketchrnn.distributed.packing import local_gpu_memory_gib
 from sketchrnn.distributed.planner import Plan, plan
-from sketchrnn.distributed.storage import absolute_job, local_runs_dir
+from sketchrnn.distributed.storage import absolute_job, log_dir, runs_store
 from sketchrnn.train.job import JobSpec
 from sketchrnn.train.prepare import prepare_jobs
 
@@ -32,7 +32,7 @@ ENV_PREFIX = "SKETCHRNN_"  # forwarded to the workers (e.g. SKETCHRNN_DEBUG)
 Row = dict[str, Any]
 
 
-def run_with_ray(jobs: list[JobSpec], runs_dir: str | Path, *, workers: int, fresh: bool,
+def run_with_ray(jobs: list[JobSpec], runs_dir: Any, *, workers: int, fresh: bool,
                  address: str | None, gpus_per_worker: float | None,
                  on_plan: Callable[[Plan], None] = lambda p: None,
                  on_row: Callable[[Row], None] = lambda r: None,
@@ -46,18 +46,18 @@ def run_with_ray(jobs: list[JobSpec], runs_dir: str | Path, *, workers: int, fre
     `step`, `best_valid_loss`, `test`, `wall_s`, `attempt` (> 1 after worker failures),
     `resumed_from`, and `skipped` for a job that had finished before (Ray is then not started).
     """
-    root = local_runs_dir(runs_dir)
+    store = runs_store(runs_dir)  # a path, a URI, or an open `storage.RunsStore`
     jobs = [absolute_job(j) for j in jobs]
-    with prepare_jobs(jobs, root, fresh=fresh) as prepared:  # held until every job has ended
+    with prepare_jobs(jobs, store, fresh=fresh) as prepared:  # held until every job has ended
         results: dict[str, Row] = dict(prepared.done)
         if prepared.todo:
-            results.update(_train(jobs, dict(results), root, workers=workers, address=address,
+            results.update(_train(jobs, dict(results), store, workers=workers, address=address,
                                   gpus_per_worker=gpus_per_worker, on_plan=on_plan, on_row=on_row,
                                   calibrate=calibrate, verbose=verbose))
     return {j.name: results[j.name] for j in jobs}
 
 
-def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: int, address: str | None,
+def _train(jobs: list[JobSpec], done: dict[str, Row], store: Any, *, workers: int, address: str | None,
            gpus_per_worker: float | None, on_plan: Callable[[Plan], None],
            on_row: Callable[[Row], None],
            calibrate: Callable[[Path], dict[str, Any]] | None, verbose: bool) -> dict[str, Row]:
@@ -68,7 +68,7 @@ def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: in
     from sketchrnn.distributed.trainer import JobRun, build_trainer
 
     todo = [j for j in jobs if j.name not in done]
-    with ray_session(address, log_dir=root, verbose=verbose) as session:
+    with ray_session(address, log_dir=log_dir(store), verbose=verbose) as session:
         resources = ray.cluster_resources()
         gpus = resources.get("GPU", 0.0)
         the_plan = plan(todo, workers, cluster_cpus=resources.get("CPU", 0.0), cluster_gpus=gpus,
@@ -81,10 +81,10 @@ def _train(jobs: list[JobSpec], done: dict[str, Row], root: Path, *, workers: in
 
         def start(name: str) -> JobRun:
             row = the_plan.row(name)
-            trainer = build_trainer(by_name[name], root / name, workers=row.workers,
+            trainer = build_trainer(by_name[name], store.job_dir(name), workers=row.workers,
                                     cpus_per_worker=row.cpus_per_worker,
                                     gpus_per_worker=row.gpus_per_worker, hub=hub, env=env,
-                                    calibrate=calibrate)
+                                    calibrate=calibrate, remote=store if store.remote else None)
             run = JobRun(name, trainer)
             run.start()
             return run

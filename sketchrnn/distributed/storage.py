@@ -1,4 +1,4 @@
-"""The runs dir as Ray Train storage: absolute paths and URIs.
+"""The runs folder as Ray Train storage: absolute paths, URIs, and where Ray's logs go.
 
 Ray Train's experiment dir is ``<storage_path>/<run name>``; with storage_path = the runs dir and
 run name = job name it is exactly the job folder, so Ray's own bookkeeping
@@ -6,34 +6,50 @@ run name = job name it is exactly the job folder, so Ray's own bookkeeping
 (`train.prepare`) clears both at once. Every path a worker sees is made absolute on the driver:
 Ray Train changes the workers' working directory, and on a cluster relative paths would mean
 nothing anyway.
+
+A runs folder on object storage (`sketchrnn.storage`) is Ray's storage too (`storage_path` plus
+the resolved `storage_filesystem`, so a custom endpoint reaches Ray as it reaches us); each
+worker opens the URI itself, stages its job in a local temp folder and publishes from there.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Any
 
-from sketchrnn.errors import SketchRNNError
+from sketchrnn.storage import RunsStore, is_uri, open_runs
 from sketchrnn.train.job import JobSpec
 
 
-def is_uri(path: str | Path) -> bool:
-    return "://" in str(path)
+def runs_store(runs_dir: str | Path | RunsStore) -> RunsStore:
+    """The runs folder as a RunsStore; a local one made absolute (workers change directory)."""
+    if isinstance(runs_dir, RunsStore):
+        store = runs_dir
+    else:
+        store = open_runs(runs_dir)
+    if not store.remote:
+        store.local = store.local.expanduser().resolve()
+    return store
 
 
-def storage_path(runs_dir: str | Path) -> str:
-    """What Ray Train gets as `storage_path`: a URI unchanged, a local path made absolute."""
-    text = str(runs_dir)
-    return text if is_uri(text) else str(Path(text).expanduser().resolve())
+def ray_storage(remote: Any, job_dir: Path) -> dict[str, Any]:
+    """`RunConfig` storage arguments that make `job_dir`'s folder, in the runs folder `remote`
+    on object storage (else None: `job_dir` is the folder), Ray Train's experiment dir."""
+    if remote is None:
+        return {"storage_path": str(job_dir.parent)}
+    return {"storage_path": remote.root, "storage_filesystem": remote.fs}
 
 
-def local_runs_dir(runs_dir: str | Path) -> Path:
-    """The runs dir as a local (or NFS) folder, which the training loop writes with plain file I/O."""
-    if is_uri(runs_dir):
-        raise SketchRNNError(
-            f"--runs {runs_dir}: job folders on object storage are not supported yet",
-            "use a local folder, or a shared filesystem (NFS) mounted at the same path on every node",
-        )
-    return Path(storage_path(runs_dir))
+def log_dir(store: RunsStore) -> Path:
+    """Where the `ray-logs` link goes: the runs folder, or for a URI a local folder named after
+    it (Ray's logs are files on this machine)."""
+    if not store.remote:
+        return store.local
+    import platformdirs
+
+    digest = hashlib.sha256(store.text.encode()).hexdigest()[:12]
+    return Path(platformdirs.user_cache_dir("sketchrnn")) / "remote-runs" / digest
 
 
 def absolute_job(job: JobSpec) -> JobSpec:

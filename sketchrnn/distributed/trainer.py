@@ -26,17 +26,20 @@ COLLECTIVE_TIMEOUT_S = 600  # a rank waiting on a dead peer gives up after this
 
 def build_trainer(job: JobSpec, job_dir: Path, *, workers: int, cpus_per_worker: float,
                   gpus_per_worker: float, hub: Any, env: dict[str, str], max_failures: int = MAX_FAILURES,
-                  callbacks: Sequence[Any] = (), calibrate: Any = None) -> Any:
+                  callbacks: Sequence[Any] = (), calibrate: Any = None, remote: Any = None) -> Any:
     """The TorchTrainer for `job`, for `fit` and for a `tune` trial alike.
 
     Ray's experiment dir is `<storage_path>/<run name>`; with storage_path the parent of
     `job_dir` and the run name its folder name, it *is* the job folder (see storage.py), so
     Ray's bookkeeping sits beside the loop's checkpoints. `callbacks` are Train run callbacks
     (a trial's report to Tune). `calibrate` is the predict task's end step (`train.loop.Hooks`).
+    `remote`: the runs folder when it is on object storage (`storage.RunsStore`): Ray's storage
+    is then the bucket, and each worker stages the job itself (`job_dir` is the driver's copy).
     """
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
+    from sketchrnn.distributed.storage import ray_storage
     from sketchrnn.distributed.worker import train_fn
 
     use_gpu = gpus_per_worker > 0
@@ -48,12 +51,12 @@ def build_trainer(job: JobSpec, job_dir: Path, *, workers: int, cpus_per_worker:
         train_loop_config={
             "job": job.model_dump(mode="json"), "job_dir": str(job_dir), "hub": hub,
             "gpus": gpus_per_worker, "threads": torch_threads(cpus_per_worker), "env": env,
-            "calibrate": calibrate,
+            "calibrate": calibrate, "runs": remote.text if remote is not None else None,
         },
         torch_config=TorchConfig(timeout_s=COLLECTIVE_TIMEOUT_S),
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu, resources_per_worker=resources),
         run_config=RunConfig(
-            name=job_dir.name, storage_path=str(job_dir.parent),
+            name=job_dir.name, **ray_storage(remote, job_dir),
             failure_config=FailureConfig(max_failures=max_failures),
             # Never let Ray delete reported checkpoints: they all point at checkpoints/latest.
             checkpoint_config=CheckpointConfig(num_to_keep=None),

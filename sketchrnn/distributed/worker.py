@@ -14,6 +14,10 @@ Every worker of a job runs `train_fn`. What it adds to the loop, through `Hooks`
   at evaluation steps, or ranks would wait forever for rank 0 in the next gradient all-reduce.
 * resume needs nothing here: the loop restarts from `<job>/checkpoints/latest`, so a worker group
   restarted by `FailureConfig` carries on from the last checkpoint.
+* a runs folder on object storage (`config["runs"]`, a URI): each rank stages the job in its own
+  temp folder (`storage.open_runs` + `pull`), rank 0 publishes it after every checkpoint and at
+  the end, and checkpoints are reported to Ray without a path (the manifest in the bucket is
+  the record resume reads).
 * progress rows go from rank 0 to the driver through the `ProgressHub` actor.
 * rank 0 appends one row per attempt to `<job>/attempts.jsonl`: the Ray node it runs on and the
   step it resumed from, so where a job trained and what a lost node cost can be read back later.
@@ -23,6 +27,7 @@ Every worker of a job runs `train_fn`. What it adds to the loop, through `Hooks`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -44,13 +49,14 @@ class WorkerHooks:
 
     def __init__(self, job: Any, job_dir: Path, rank: int, world_size: int, device: Any,
                  hub: Any = None, attempt: int = 1, ray_report: bool = True,
-                 calibrate: Any = None) -> None:
+                 calibrate: Any = None, publish: Any = None) -> None:
         self.job, self.job_dir, self.rank, self.world_size = job, job_dir, rank, world_size
         self.device, self.hub, self.attempt, self.ray_report = device, hub, attempt, ray_report
         self.step = 0
         self.pending_checkpoint: Path | None = None
         self.last_push = 0.0
         self.calibrate = calibrate  # the predict task's end step, from the driver
+        self.publish = publish  # copies the job folder to object storage (None: it is there)
 
     def hooks(self) -> Any:
         from sketchrnn.train.loop import Hooks
@@ -59,7 +65,7 @@ class WorkerHooks:
             rank=self.rank, world_size=self.world_size,
             wrap_model=(lambda m: wrap_ddp(m, self.device)) if self.world_size > 1 else None,
             report=self.report, on_checkpoint=self.on_checkpoint, agree_stop=self.agree_stop,
-            calibrate=self.calibrate,
+            calibrate=self.calibrate, publish=self.publish,
         )
 
     def is_eval_step(self, step: int) -> bool:
@@ -79,7 +85,8 @@ class WorkerHooks:
             import ray.train
             from ray.train import Checkpoint, CheckpointUploadMode
 
-            ckpt = Checkpoint.from_directory(str(self.pending_checkpoint)) if self.pending_checkpoint else None
+            ckpt = (Checkpoint.from_directory(str(self.pending_checkpoint))
+                    if self.pending_checkpoint and self.publish is None else None)
             self.pending_checkpoint = None
             metrics = {k: v for k, v in row.items() if isinstance(v, (int, float, str))}
             ray.train.report(metrics, checkpoint=ckpt, checkpoint_upload_mode=CheckpointUploadMode.NO_UPLOAD)
@@ -123,21 +130,38 @@ def record_attempt(job_dir: Any, *, attempt: int, workers: int, resumed_from: in
 
 def train_fn(config: dict[str, Any]) -> dict[str, Any] | None:
     """Ray Train's `train_loop_per_worker`: train one job on this rank; rank 0 returns the outcome."""
-    import ray
     import ray.train
-    import torch
 
-    from sketchrnn.errors import SketchRNNError
     from sketchrnn.train.job import JobSpec
-    from sketchrnn.train.loop import fit_job
-    from sketchrnn.checkpoint_meta import read_meta_if_present
-    from sketchrnn.runs import JobDir
 
     os.environ.update(config.get("env", {}))
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     job = JobSpec.model_validate(config["job"])
     job_dir = Path(config["job_dir"])
+    with contextlib.ExitStack() as stack:
+        publish = None
+        if config.get("runs"):  # object storage: this rank's own staging copy of the job
+            from sketchrnn.storage import open_runs
+
+            store = stack.enter_context(open_runs(config["runs"]))
+            store.pull([job.name], checkpoints_only=rank != 0)
+            job_dir = store.job_dir(job.name)
+            publish = (lambda: store.publish(job.name)) if rank == 0 else None
+        return _train_rank(config, job, job_dir, rank, world, publish)
+
+
+def _train_rank(config: dict[str, Any], job: Any, job_dir: Path, rank: int, world: int,
+                publish: Any) -> dict[str, Any] | None:
+    """One rank's part of `train_fn`, once the job folder is where it can write."""
+    import ray
+    import torch
+
+    from sketchrnn.checkpoint_meta import read_meta_if_present
+    from sketchrnn.errors import SketchRNNError
+    from sketchrnn.runs import JobDir
+    from sketchrnn.train.loop import fit_job
+
     hub = config.get("hub")
     known = ray.get(hub.failure.remote(job.name)) if hub is not None else None
     if known is not None:  # a retry after a failure that retrying cannot fix
@@ -155,7 +179,7 @@ def train_fn(config: dict[str, Any]) -> dict[str, Any] | None:
         record_attempt(JobDir(job_dir), attempt=attempt, workers=world,
                        resumed_from=latest.step if latest else 0)
     worker = WorkerHooks(job, job_dir, rank, world, device, hub=hub, attempt=attempt,
-                         calibrate=config.get("calibrate"))
+                         calibrate=config.get("calibrate"), publish=publish)
     try:
         final = fit_job(job, job_dir, device=device, hooks=worker.hooks(), resume=True)
     except (SketchRNNError, FloatingPointError) as exc:

@@ -46,6 +46,10 @@ def write_job_config(job: JobSpec, jd: JobDir) -> None:
     write_text_atomic(jd.config, yaml.safe_dump(job.model_dump(mode="json"), sort_keys=False))
 
 
+def write_job_status(jd: JobDir, record: str) -> None:
+    write_text_atomic(jd.status, record)
+
+
 class RunContext:
     """Rank 0's writer for one job; other ranks hold one with `is_writer=False` and do nothing."""
 

@@ -15,6 +15,10 @@ names the holder.
   dead: a `kill -9`, a crash), or whose heartbeat is older than `STALE_AFTER_S` (a holder on
   another host that died; the only sign it leaves on a shared filesystem).
 * **Released** on exit, on errors and on Ctrl-C (the holder uses it as a context manager).
+* **On object storage** (`--runs s3://...`) the same rules run over `ObjectLockFiles`: the lock
+  is an object, created with the store's conditional put where it has one (`storage`), its
+  heartbeat a rewrite (the object's modification time is the store's clock), its takeover
+  a read-compare-delete that, unlike the rename above, can race (cluster/README.md).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from sketchrnn.errors import JobLockedError
+from sketchrnn.storage import RunsStore
 
 LOCK_NAME = "fit.lock"
 HEARTBEAT_S = 30.0
@@ -42,43 +47,40 @@ TAKEOVER_TRIES = 5
 class JobLock:
     """One held lock file. `acquire` creates it; `release` removes it (only if still ours)."""
 
-    def __init__(self, path: Path, token: str) -> None:
+    def __init__(self, path: Any, token: str, files: Any = None) -> None:
         self.path, self.token = path, token
+        self.files = files or PosixLockFiles()
 
     @classmethod
-    def acquire(cls, job_dir: Path, holder: str = "sketchrnn fit") -> JobLock:
-        """Take `job_dir`'s lock, taking over a stale one; JobLockedError when a live fit holds it."""
-        path = Path(job_dir) / LOCK_NAME
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def acquire(cls, job_dir: Path, holder: str = "sketchrnn fit", files: Any = None) -> JobLock:
+        """Take `job_dir`'s lock, taking over a stale one; JobLockedError when a live fit holds it.
+        `files`: where locks live (default: POSIX files; `ObjectLockFiles` for object storage)."""
+        files = files or PosixLockFiles()
+        path = files.lock_path(job_dir)
+        where = files.where(job_dir)
         token = secrets.token_hex(8)
         for _ in range(TAKEOVER_TRIES):
-            if _create(path, _record(holder, token)):
-                return cls(path, token)
-            seen = read_lock(path)
+            if files.create(path, _record(holder, token)):
+                return cls(path, token, files)
+            seen = parse_record(files.read(path))
             if seen is None:  # released between our attempt and our read: try again
                 continue
-            if not is_stale(seen, _mtime(path)):
-                raise JobLockedError(f"{job_dir} is in use by {describe(seen)}",
+            if not is_stale(seen, files.mtime(path)):
+                raise JobLockedError(f"{where} is in use by {describe(seen)}",
                                      "wait for that run to finish or stop it, or use another --runs folder")
-            _remove_if_same(path, seen)
-        raise JobLockedError(f"{job_dir}: could not take over its stale lock {path}",
+            files.remove_if_same(path, seen)
+        raise JobLockedError(f"{where}: could not take over its stale lock {path}",
                              "another fit is starting on it at the same time; try again")
 
     def heartbeat(self) -> None:
-        try:
-            os.utime(self.path)
-        except OSError:  # removed by hand: nothing to keep alive
-            pass
+        self.files.touch(self.path)
 
     def release(self) -> None:
-        """Remove the lock file if it is still ours, and the job folder if the lock was all in it."""
-        seen = read_lock(self.path)
+        """Remove the lock if it is still ours (and a local job folder if the lock was all in it)."""
+        seen = parse_record(self.files.read(self.path))
         if seen is not None and seen.get("token") == self.token:
-            self.path.unlink(missing_ok=True)
-        try:
-            self.path.parent.rmdir()  # only succeeds when empty: a job that never started
-        except OSError:
-            pass
+            self.files.remove(self.path)
+        self.files.cleanup(self.path)
 
 
 class LockSet:
@@ -89,8 +91,8 @@ class LockSet:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def acquire(self, job_dir: Path) -> None:
-        self.locks.append(JobLock.acquire(job_dir))
+    def acquire(self, job_dir: Path, files: Any = None) -> None:
+        self.locks.append(JobLock.acquire(job_dir, files=files))
         if self._thread is None:
             self._thread = threading.Thread(target=self._beat, name="fit-lock-heartbeat", daemon=True)
             self._thread.start()
@@ -108,13 +110,14 @@ class LockSet:
 
 
 def read_lock(path: Path) -> dict[str, Any] | None:
-    """The lock's record; {} for a lock being written (or garbage); None when there is no lock."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """The lock file's record; {} for a lock being written (or garbage); None when there is none."""
+    return parse_record(PosixLockFiles().read(path))
+
+
+def parse_record(text: str | None) -> dict[str, Any] | None:
+    """A JSON object's text -> the dict; {} for anything else; None for no text."""
+    if text is None:
         return None
-    except OSError:
-        return {}
     try:
         record = json.loads(text)
     except ValueError:
@@ -147,6 +150,89 @@ def _record(holder: str, token: str) -> str:
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return json.dumps({"holder": holder, "user": user, "pid": os.getpid(), "host": socket.gethostname(),
                        "started": started, "token": token})
+
+
+class PosixLockFiles:
+    """Lock files on a POSIX (or NFS) filesystem."""
+
+    def lock_path(self, job_dir: Path) -> Path:
+        Path(job_dir).mkdir(parents=True, exist_ok=True)
+        return Path(job_dir) / LOCK_NAME
+
+    def where(self, job_dir: Path) -> str:
+        return str(job_dir)
+
+    def create(self, path: Path, text: str) -> bool:
+        return _create(path, text)
+
+    def read(self, path: Path) -> str | None:
+        """The text; None when there is no file; "" when it cannot be read (garbage)."""
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return ""
+
+    def mtime(self, path: Path) -> float | None:
+        return _mtime(path)
+
+    def touch(self, path: Path) -> None:
+        try:
+            os.utime(path)
+        except OSError:  # removed by hand: nothing to keep alive
+            pass
+
+    def remove(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+
+    def remove_if_same(self, path: Path, stale: dict[str, Any]) -> None:
+        _remove_if_same(path, stale)
+
+    def cleanup(self, path: Path) -> None:
+        try:
+            path.parent.rmdir()  # only succeeds when empty: a job that never started
+        except OSError:
+            pass
+
+
+class ObjectLockFiles:
+    """Lock objects in a runs folder on object storage (`job_dir` is the job's name)."""
+
+    def __init__(self, store: RunsStore) -> None:
+        self.store = store
+
+    def lock_path(self, job_dir: Path) -> str:
+        return f"{Path(job_dir).name}/{LOCK_NAME}"
+
+    def where(self, job_dir: Path) -> str:
+        return self.store.where(Path(job_dir).name)
+
+    def create(self, path: str, text: str) -> bool:
+        return self.store.create_exclusive(path, text.encode())
+
+    def read(self, path: str) -> str | None:
+        data = self.store.read(path)
+        return None if data is None else data.decode("utf-8", "replace")
+
+    def mtime(self, path: str) -> float | None:
+        return self.store.mtime(path)
+
+    def touch(self, path: str) -> None:
+        data = self.store.read(path)
+        if data is not None:  # a rewrite: object stores have no utime
+            self.store.put(path, data)
+
+    def remove(self, path: str) -> None:
+        self.store.delete(path)
+
+    def remove_if_same(self, path: str, stale: dict[str, Any]) -> None:
+        seen = parse_record(self.read(path))
+        if seen is not None and seen.get("token") == stale.get("token"):
+            self.store.delete(path)
+
+    def cleanup(self, path: str) -> None:
+        """Nothing: object stores have no empty folders."""
 
 
 def _create(path: Path, text: str) -> bool:

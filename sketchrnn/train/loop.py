@@ -16,10 +16,12 @@ from typing import Any
 
 import torch
 
+from sketchrnn.errors import SketchRNNError
 from sketchrnn.runs import JobDir
 from sketchrnn.train import artifacts, runtime
 from sketchrnn.train.job import JobSpec, build_job_loss, load_job_data
 from sketchrnn.train.prepare import check_resumable
+from sketchrnn.train.status import failure_record, started_record
 from sketchrnn.train.schedule import is_checkpoint_step, is_eval_step, lr_at
 from sketchrnn.train.tasks import Task, task_for
 
@@ -42,6 +44,9 @@ class Hooks:
     # The predict task's calibration (job folder -> stored record). It lives in predict/, above
     # train/, so the caller passes it in; None skips it (e.g. a sweep's trials).
     calibrate: Callable[[Path], dict[str, Any]] | None = None
+    # Rank 0 wrote the job folder (a checkpoint, the end of the job): copy it to where the runs
+    # folder lives (`storage.RunsStore.publish`; nothing to do for a local folder).
+    publish: Callable[[], None] | None = None
 
 
 def pick_device(name: str) -> torch.device:
@@ -121,10 +126,17 @@ def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks |
         # x86; flushing them to zero changes nothing above ~1e-38 (see docs/benchmarks.md).
         torch.set_flush_denormal(True)
     applied = runtime.apply_tf32(job.settings.train.tf32, device)
-    run = start_run(task_for(job), JobDir(job_dir), device, hooks, resume=resume)
-    run.writer.runtime = lambda: {**applied, "compile": run.forward.status}
-    train_steps(run, hooks)
-    return {**finish_run(run, hooks), "runtime": run.writer.runtime()}
+    try:
+        run = start_run(task_for(job), JobDir(job_dir), device, hooks, resume=resume)
+        run.writer.runtime = lambda: {**applied, "compile": run.forward.status}
+        train_steps(run, hooks)
+        return {**finish_run(run, hooks), "runtime": run.writer.runtime()}
+    except (SketchRNNError, FloatingPointError) as exc:
+        if hooks.rank == 0:  # what `sketchrnn status` reports for the job
+            artifacts.write_job_status(JobDir(job_dir), failure_record(str(exc)))
+            if hooks.publish is not None:
+                hooks.publish()
+        raise
 
 
 def start_run(task: Task, jd: JobDir, device: torch.device, hooks: Hooks, *, resume: bool) -> Run:
@@ -154,6 +166,7 @@ def start_run(task: Task, jd: JobDir, device: torch.device, hooks: Hooks, *, res
     forward = runtime.training_forward(net, cfg.train.compile, device, job.name)
     writer = artifacts.RunContext(task, jd, model, data.scale, is_writer=hooks.rank == 0)
     if writer.is_writer:
+        artifacts.write_job_status(jd, started_record())  # replaces an earlier failure's record
         artifacts.write_job_config(job, jd)  # the settings it trains with now (resume may change steps, lr)
     return Run(task, device, data, model, net, loss_fn, forward, optimizer, writer, progress)
 
@@ -216,6 +229,8 @@ def after_step(run: Run, step: int, row: dict[str, Any],
     if is_checkpoint_step(train, step) or is_best or stop:
         writer.save(step, rows, run.progress.train_state(run.optimizer), is_best=is_best,
                     on_checkpoint=hooks.on_checkpoint)
+        if hooks.publish is not None:
+            hooks.publish()
     return rows, stop
 
 
@@ -230,4 +245,6 @@ def finish_run(run: Run, hooks: Hooks) -> dict[str, Any]:
         run.writer.finish(step, test)
         final["test"] = test
         final.update(run.task.finish(run.writer.jd.root, hooks.calibrate))
+        if hooks.publish is not None:
+            hooks.publish()
     return final

@@ -19,8 +19,9 @@ from typing import Any
 from sketchrnn.checkpoint_meta import TRAIN_STATE, CheckpointMeta, read_meta_if_present
 from sketchrnn.errors import ConfigError
 from sketchrnn.runs import JobDir
+from sketchrnn.storage import RunsStore, open_runs
 from sketchrnn.train.job import JobSpec
-from sketchrnn.train.lock import LOCK_NAME, LockSet
+from sketchrnn.train.lock import LOCK_NAME, LockSet, ObjectLockFiles
 
 # The data settings that decide what the model sees (and its N_max); the rest only shape batches.
 DATA_KEYS = ("max_seq_len", "min_seq_len", "clamp")
@@ -42,20 +43,27 @@ class PreparedJobs:
         self.locks.release()
 
 
-def prepare_jobs(jobs: list[JobSpec], runs_dir: Path, *, fresh: bool) -> PreparedJobs:
+def prepare_jobs(jobs: list[JobSpec], runs_dir: Path | RunsStore, *, fresh: bool) -> PreparedJobs:
     """Lock every job's folder, then `--fresh` clears them, or every unsafe resume is refused in
-    one ConfigError; finished jobs are set aside. Nothing but the locks is written on refusal."""
+    one ConfigError; finished jobs are set aside. Nothing but the locks is written on refusal.
+    A runs folder on object storage is locked there, and its jobs' published files are copied
+    into its local staging folder, which is what the checks (and then training) read."""
+    store = runs_dir if isinstance(runs_dir, RunsStore) else open_runs(runs_dir)
+    files = ObjectLockFiles(store) if store.remote else None
     locks = LockSet()
     try:
         for job in jobs:
-            locks.acquire(Path(runs_dir) / job.name)
+            locks.acquire(store.job_dir(job.name), files=files)
         if fresh:
             for job in jobs:
-                clear_job_dir(Path(runs_dir) / job.name)
+                store.clear(job.name)
+                clear_job_dir(store.job_dir(job.name))
+        store.pull([job.name for job in jobs])
+        runs_dir = store.local
         problems = [p for job in jobs for p in resume_problems(job, Path(runs_dir) / job.name)]
         if problems:
             raise ConfigError(
-                f"cannot resume under {runs_dir}: {'; '.join(problems)}",
+                f"cannot resume under {store.where()}: {'; '.join(problems)}",
                 "add --fresh to retrain these jobs, use another --runs folder, or run with the "
                 "settings saved in each job's config.yaml",
             )
