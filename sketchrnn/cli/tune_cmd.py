@@ -41,8 +41,8 @@ def _categories(task: str, names: tuple[str, ...], categories_opt: str | None, c
 @click.option("--time-budget", type=float, help="Stop the whole sweep after this many seconds.")
 @click.option("--search", type=click.Choice(["auto", "random", "optuna"]), default="auto", show_default=True,
               help="auto: Optuna when installed, else random sampling.")
-@click.option("--runs", "runs_dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
-              help="The sweep folder goes under it (e.g. runs/tune-predict/).")
+@click.option("--runs", "runs_dir", default="runs", show_default=True,
+              help="The sweep folder goes under it (e.g. runs/tune-predict/); a local or NFS folder.")
 @click.option("--fresh", is_flag=True, help="Start the sweep over instead of resuming it.")
 @click.option("--address", envvar="RAY_ADDRESS", help="Ray cluster to join (default: start a local one).")
 @click.option("--verbose", is_flag=True, help="Show Ray's own messages here (default: only in the sweep's ray-logs/).")
@@ -50,7 +50,7 @@ def _categories(task: str, names: tuple[str, ...], categories_opt: str | None, c
 @config_options
 def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_path: Path | None,
          samples: int, max_concurrent: int | None, workers_per_trial: int, gpus_per_worker: float | None,
-         time_budget: float | None, search: str, runs_dir: Path, fresh: bool, address: str | None,
+         time_budget: float | None, search: str, runs_dir: str, fresh: bool, address: str | None,
          verbose: bool, progress_every: float, **config_kw: Any) -> None:
     """Search hyperparameters of the draw model of CATEGORY, or of the predict model.
 
@@ -70,6 +70,13 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
             raise click.BadParameter(f"must be >= {low}", param_hint=name)
     if time_budget is not None and time_budget <= 0:
         raise click.BadParameter("must be > 0 seconds", param_hint="--time-budget")
+    from sketchrnn.storage import StorageError, is_uri
+
+    if is_uri(runs_dir):  # Tune's trials write their folders in place: no staging copy for them yet
+        raise StorageError(f"--runs {runs_dir}: a sweep needs a local or NFS folder",
+                           "tune with --runs <folder>, then train the best config into the bucket: "
+                           "`sketchrnn fit ... --config <folder>/tune-<name>/best.yaml --runs "
+                           f"{runs_dir}`")
     from sketchrnn.config_sources import set_path
     from sketchrnn.tuning.space import load_default_space, load_space
     from sketchrnn.tuning.sweep import SweepSpec
@@ -86,7 +93,7 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
     space = load_space(space_path, task, base) if space_path else load_default_space(task, base)
     train = getattr(config, task).train
     spec = SweepSpec(task=task, categories=categories, base=base, space=space, steps=train.steps,
-                     eval_every=train.eval_every, seed=train.seed, runs_dir=runs_dir, samples=samples,
+                     eval_every=train.eval_every, seed=train.seed, runs_dir=Path(runs_dir), samples=samples,
                      max_concurrent=max_concurrent, workers_per_trial=workers_per_trial,
                      gpus_per_worker=gpus_per_worker, time_budget_s=time_budget, search=search,
                      device=train.device, fresh=fresh, address=address)

@@ -74,7 +74,7 @@ def job_status(store: RunsStore, name: str, now: float) -> JobStatus | None:
     meta = _json(store.read_checkpoint_file(f"{name}/checkpoints/latest", META))
     lock = _json(store.read(f"{name}/{LOCK_NAME}"))
     record = _json(store.read(f"{name}/{STATUS_FILE}"))
-    if not rows and meta is None and lock is None:
+    if not rows and meta is None and lock is None and record is None:
         return None
     status = JobStatus(job=name, state="stale")
     _fill_progress(status, rows)

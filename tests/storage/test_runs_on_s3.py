@@ -169,3 +169,11 @@ def test_bad_runs_uri_is_one_line_and_exit_1_before_training(case, tmp_path, buc
         assert "step" not in proc.stdout, "training started"
     assert list(tmp_path.iterdir()) == []
     assert keys(s3_client, bucket) == [], "something was written"
+
+
+def test_tune_refuses_a_uri_in_one_line_instead_of_making_a_local_folder(tmp_path, pig_data):
+    proc = run_cli("tune", "draw", "pig", "--runs", "s3://bucket/runs", "--data-dir", str(pig_data),
+                   cwd=tmp_path, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: --runs s3://bucket/runs: a sweep")
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
