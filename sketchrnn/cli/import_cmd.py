@@ -13,9 +13,9 @@ import click
 @click.option("--pretrained", metavar="CATEGORY",
               help="Download Google's published model for CATEGORY (into the sketch cache) instead.")
 @click.option("--category", help="Category it draws (default: the model's own name).")
-@click.option("--runs", "runs_dir", type=click.Path(path_type=Path), default=Path("runs"),
-              show_default=True, help="Runs directory to write runs/draw-<category>/ into.")
-def import_model(file: Path | None, pretrained: str | None, category: str | None, runs_dir: Path) -> None:
+@click.option("--runs", "runs_dir", default="runs", show_default=True,
+              help="Runs folder (or URI) to write runs/draw-<category>/ into.")
+def import_model(file: Path | None, pretrained: str | None, category: str | None, runs_dir: str) -> None:
     """Import a magenta-js / ml5 sketch-rnn model FILE (.gen.json) as a draw model.
 
     The model becomes runs/draw-<category>/checkpoints/latest, which `sample`, `serve`,
@@ -44,6 +44,13 @@ def import_model(file: Path | None, pretrained: str | None, category: str | None
     else:
         model = read_model(file)
     (canonical,) = check_categories([category or pretrained or model.name.replace("_", " ")])
-    path = write_checkpoint(model, canonical, runs_dir, source=file.name)
+    from sketchrnn.cli.options import reading_runs
+    from sketchrnn.runs import draw_job_name
+
+    job = draw_job_name(canonical)
+    with reading_runs(runs_dir, [job], writes=[job], new_checkpoints=True) as local:
+        path = write_checkpoint(model, canonical, local, source=file.name)
+    if path.is_relative_to(local):  # name it under --runs as given (a URI's files were staged)
+        path = f"{runs_dir.rstrip('/')}/{path.relative_to(local).as_posix()}"
     console().print(f"imported {file.name} ({model.hidden} LSTM units, scale "
                     f"{model.scale_factor:g}) as the {canonical!r} draw model: {path}")

@@ -20,12 +20,12 @@ def runs_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextmanager
-def reading_runs(text: str, jobs: Iterable[str] | None = None, *,
-                 writes: Iterable[str] = ()) -> Iterator[Path]:
+def reading_runs(text: str, jobs: Iterable[str] | None = None, *, writes: Iterable[str] = (),
+                 new_checkpoints: bool = False) -> Iterator[Path]:
     """The runs folder ``text`` as a local folder for the block. For a URI, the published
     checkpoints of ``jobs`` (every job when None) are copied down first, what the block wrote
-    into the ``writes`` jobs (eval reports) is published afterwards, and errors name the URI
-    rather than the temp folder."""
+    into the ``writes`` jobs (eval reports; checkpoints too with ``new_checkpoints``) is
+    published afterwards, and errors name the URI rather than the temp folder."""
     from sketchrnn.errors import SketchRNNError
     from sketchrnn.storage import open_runs
 
@@ -41,7 +41,7 @@ def reading_runs(text: str, jobs: Iterable[str] | None = None, *,
                 exc.args = (f"{exc.message} ({exc.fix})" if exc.fix else exc.message,)
             raise
         for name in writes:
-            store.publish(name, checkpoints=False)
+            store.publish(name, checkpoints=new_checkpoints)
 
 
 def temperature_style_option(func: Callable[..., Any]) -> Callable[..., Any]:

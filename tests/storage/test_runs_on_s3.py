@@ -177,3 +177,18 @@ def test_tune_refuses_a_uri_in_one_line_instead_of_making_a_local_folder(tmp_pat
     assert proc.returncode == 1 and proc.stderr.startswith("error: --runs s3://bucket/runs: a sweep")
     assert len(proc.stderr.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_import_writes_a_published_checkpoint_into_the_bucket(tmp_path, bucket, s3_client, s3_env,
+                                                              magenta_models):
+    runs = f"s3://{bucket}/runs"
+    proc = run_cli("import", str(magenta_models / "bicycle.gen.json"), "--runs", runs, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"{runs}/draw-bicycle/checkpoints/latest" in proc.stdout
+    manifest = _json_object(s3_client, bucket, "runs/draw-bicycle/checkpoints/latest.json")
+    meta = _json_object(s3_client, bucket,
+                        f"runs/draw-bicycle/checkpoints/latest/{manifest['version']}/meta.json")
+    assert meta["categories"] == ["bicycle"]
+    again = run_cli("import", str(magenta_models / "bicycle.gen.json"), "--runs", runs, cwd=tmp_path)
+    assert again.returncode == 1 and "already exists" in again.stderr, "a published job was replaced"
+    assert list(tmp_path.iterdir()) == []
