@@ -42,9 +42,7 @@ def judge_samples(path: Path, model: Any, meta: Any, predictor: Any, predict_pat
                                     temperature_style=settings.temperature_style)
     quality, note = _sample_quality(predictor, category, pixels, settings.k, data_dir)
     if quality is not None:
-        record = {**asdict(settings), "predict": str(Path(predict_path).resolve()),
-                  "predict_step": predictor.meta.step}
-        _record(path, recog, quality, record)
+        _record(path, recog, quality, _record_settings(settings, predict_path, predictor))
     return recog, pixels, quality, note
 
 
@@ -56,7 +54,7 @@ def measure_draw_checkpoints(category: str, runs_dir: Path, settings: SampleSett
     from sketchrnn.errors import CheckpointError
     from sketchrnn.predict.predictor import Predictor
     from sketchrnn.runs import (JobDir, draw_job_name, is_checkpoint, load_draw, predict_checkpoint,
-                                sampling_checkpoint)
+                                recorded_sample_fid, sampling_checkpoint)
 
     settings = settings or SampleSettings()
     jd = JobDir(Path(runs_dir) / draw_job_name(category))
@@ -75,6 +73,11 @@ def measure_draw_checkpoints(category: str, runs_dir: Path, settings: SampleSett
         out[which] = {"step": meta.step}
         if which == "latest" and meta.step == out["best"]["step"]:
             return None  # the same weights: nothing to choose
+        recorded = recorded_sample_fid(path)
+        if recorded is not None and recorded[1] == _record_settings(settings, predict_path,
+                                                                    predictor):
+            out[which]["fid"] = recorded[0]  # judged already (a finished job): leave it untouched
+            continue
         _, _, quality, _ = judge_samples(path, model, meta, predictor, predict_path, settings,
                                          data_dir)
         if quality is None:
@@ -82,6 +85,13 @@ def measure_draw_checkpoints(category: str, runs_dir: Path, settings: SampleSett
         out[which]["fid"] = quality["generated"]["fid"]
     out["chosen"] = sampling_checkpoint(jd.root).name
     return out
+
+
+def _record_settings(settings: SampleSettings, predict_path: Path, predictor: Any
+                     ) -> dict[str, Any]:
+    """What a sample-quality record is comparable by: the sampling settings and the judge."""
+    return {**asdict(settings), "predict": str(Path(predict_path).resolve()),
+            "predict_step": predictor.meta.step}
 
 
 def _sample_quality(predictor: Any, category: str, pixels: list[np.ndarray], k: int,

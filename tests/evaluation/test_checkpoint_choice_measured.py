@@ -57,3 +57,17 @@ def test_nothing_to_judge_when_best_is_latest_or_no_predict_model(tiny_runs, tmp
     assert recorded_sample_fid(JobDir(runs / "draw-circle").latest) is None
     shutil.rmtree(runs / "predict")
     assert measure_draw_checkpoints("circle", runs, SampleSettings(n=10)) is None
+
+
+def test_a_second_judging_reuses_the_records_and_writes_nothing(two_checkpoints):
+    runs, jd = two_checkpoints
+    settings = SampleSettings(n=40)
+    first = measure_draw_checkpoints("circle", runs, settings)
+    metas = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in
+             (jd.best / "meta.json", jd.latest / "meta.json")}
+    again = measure_draw_checkpoints("circle", runs, settings)  # fit re-run over finished jobs
+    assert again == first
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in metas} == metas
+    other = measure_draw_checkpoints("circle", runs, SampleSettings(n=41))  # other settings: judged
+    assert recorded_sample_fid(jd.best)[1]["n"] == 41
+    assert other["best"]["step"] == first["best"]["step"]
