@@ -227,7 +227,7 @@ def eval_draw(category: str, n: int, temperature: float, temperature_style: str,
             [f"total (w_KL={t['kl_weight']:g}, KL_min={t['kl_min']:g})" if t["conditional"]
              else "total (decoder-only: no KL term)", f"{t['total']:.4f}"]])
     if r is None:
-        console().print(f"recognisability: skipped ({result['recognisability_note']})")
+        console().print(f"recognisability: skipped ({result['recognisability_note']})", markup=False)
     else:
         console().print(f"recognisability at T={r['temperature']:g} ({r['temperature_style']}): "
                         f"{r['recognised']:.1%} of "
@@ -244,7 +244,7 @@ def _show_sample_quality(result: dict[str, Any]) -> None:
     q = result["sample_quality"]
     if q is None:
         if result["recognisability"] is not None:
-            console().print(f"sample quality: skipped ({result['sample_quality_note']})")
+            console().print(f"sample quality: skipped ({result['sample_quality_note']})", markup=False)
         return
     g, f = q["generated"], q["floor"]
     _table(f"samples vs the {g['n_real']} real test sketches ({q['features']}, k={q['k']})",

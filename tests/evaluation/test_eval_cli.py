@@ -114,3 +114,16 @@ def test_eval_draw_table_and_too_few_samples(cli, tiny_runs):
     result = CliRunner().invoke(cli_main.cli, ["eval", "draw", "circle", "--runs", str(tiny_runs),
                                                "-n", "3"])
     assert result.exit_code == 2 and "--k 3" in result.output
+
+
+def test_eval_draw_prints_why_sample_quality_was_skipped_verbatim(cli, tiny_runs, monkeypatch):
+    """The reason holds brackets ("[n >= 4, d]"); the console must not read them as markup."""
+    from sketchrnn.evaluation import draw_eval
+
+    def too_few(*args, **kwargs):
+        raise ValueError("generated features must be [n >= 4, d], got shape (2, 8)")
+
+    monkeypatch.setattr(draw_eval, "sample_quality", too_few)
+    text = " ".join(cli("eval", "draw", "circle", "--runs", str(tiny_runs), "-n", "6").split())
+    assert "sample quality: skipped (generated features must be [n >= 4, d], got shape (2, 8)" \
+        in text
