@@ -120,11 +120,14 @@ class Run:
 def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks | None = None,
             resume: bool = True) -> dict[str, Any]:
     """Train `job` to its configured number of steps; returns the final metrics."""
-    hooks = hooks or Hooks()
-    if device.type == "cpu":
-        # LSTM backward on long sequences decays into denormals, which are many times slower on
-        # x86; flushing them to zero changes nothing above ~1e-38 (see docs/benchmarks.md).
-        torch.set_flush_denormal(True)
+    # LSTM backward on long sequences decays into denormals, which are many times slower on
+    # x86; flushing them to zero changes nothing above ~1e-38 (see docs/benchmarks.md).
+    with runtime.denormals_flushed(device.type == "cpu"):
+        return _fit_job(job, job_dir, device, hooks or Hooks(), resume)
+
+
+def _fit_job(job: JobSpec, job_dir: Path, device: torch.device, hooks: Hooks, resume: bool
+             ) -> dict[str, Any]:
     applied = runtime.apply_tf32(job.settings.train.tf32, device)
     try:
         run = start_run(task_for(job), JobDir(job_dir), device, hooks, resume=resume)

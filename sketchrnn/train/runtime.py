@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -28,6 +29,23 @@ from sketchrnn.model.capture import Captured, compile_mode
 
 N_BUCKETS = 4  # graphs captured per model: padded lengths max_seq_len + 1 times 1/4, 2/4, 3/4, 1
 TF32_CAPABILITY = (8, 0)  # Ampere and later
+
+
+def flushing_denormals() -> bool:
+    """Whether this thread flushes denormals to zero (torch offers a setter, no getter)."""
+    return (torch.tensor([1e-310], dtype=torch.float64) * 1.0).item() == 0.0
+
+
+@contextmanager
+def denormals_flushed(enabled: bool) -> Iterator[None]:
+    """Flush denormals to zero inside the block and put the caller's setting back after, so a
+    library call (fit_job in a test, a benchmark or a notebook) leaves the thread as it found it."""
+    before = flushing_denormals()
+    torch.set_flush_denormal(enabled or before)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(before)
 
 
 def apply_tf32(enabled: bool, device: torch.device) -> dict[str, Any]:

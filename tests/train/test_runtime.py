@@ -188,3 +188,26 @@ def test_padding_to_a_bucket_keeps_the_classifier_logits():
     padded = runtime.pad_to_bucket(batch, runtime.bucket_lengths(60))
     with torch.no_grad():
         torch.testing.assert_close(model(padded.x, padded.lengths), model(batch.x, batch.lengths))
+
+
+def _denormal_survives() -> bool:
+    """The reference: a float32 denormal (1e-40) multiplied by 1 survives unless FTZ/DAZ is on."""
+    return (torch.tensor([1e-40], dtype=torch.float32) * 1.0).item() != 0.0
+
+
+def test_fit_flushes_denormals_while_training_and_restores_the_callers_setting(tmp_path):
+    torch.set_flush_denormal(False)
+    seen: list[bool] = []
+    job = _job(tmp_path, steps=2, eval_every=2, checkpoint_every=2)
+    with mock.patch.object(artifacts.RunContext, "plots", lambda self: None), \
+            mock.patch.object(runtime, "apply_tf32", lambda *a: seen.append(_denormal_survives()) or {}):
+        fit_job(job, tmp_path / "runs" / job.name, device=torch.device("cpu"))
+    assert seen == [False]  # flushed while training: the speed-up docs/benchmarks.md measures
+    assert _denormal_survives() and not runtime.flushing_denormals()  # the caller's setting back
+    torch.set_flush_denormal(True)
+    try:
+        with runtime.denormals_flushed(False):  # a caller that flushes keeps flushing
+            assert not _denormal_survives() and runtime.flushing_denormals()
+        assert not _denormal_survives()
+    finally:
+        torch.set_flush_denormal(False)
