@@ -6,12 +6,19 @@ import functools
 import http.server
 import importlib.util
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
 
 import pytest
 import torch
+
+# A shell without job control (CI scripts, `cmd &`) starts background jobs with SIGINT ignored,
+# and children inherit an ignored signal: the `fit` and `tune` processes the tests interrupt
+# like Ctrl-C would then never see it. Catching it here gives every child the default again.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Tiny models gain nothing from intra-op threads, and on a busy 2-core machine OpenMP's spinning
 # threads make them many times slower. Subprocess and Ray tests set their own.
