@@ -97,6 +97,20 @@ def finish(proc: subprocess.Popen) -> str:
     return out
 
 
+def wait_for_exit(pid: int, timeout: float = 300) -> None:
+    """Until process ``pid`` (on this machine) has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if state in ("Z", "X"):  # exited, not yet reaped (a container's init may never reap it)
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"process {pid} still alive {timeout:.0f} s after its raylet was killed")
+
+
 def attempts(job_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (job_dir / "attempts.jsonl").read_text().splitlines() if line]
 
@@ -188,6 +202,9 @@ def test_losing_a_node_resumes_its_job_on_the_other(cluster, node_ids, data, tmp
     on_b = [name for name, d in jobs.items() if attempts(d)[-1]["node_id"] == node_ids["node_b"]]
     assert len(on_b) == 1, {name: attempts(d) for name, d in jobs.items()}
     os.kill(cluster.worker.raylet_pid(), signal.SIGKILL)
+    # node_b's training worker outlives its raylet for a moment; released before it is gone, it
+    # could train past step 15 and publish the step-20 checkpoint the resume must not see.
+    wait_for_exit(attempts(jobs[on_b[0]])[-1]["pid"])
     release.touch()
 
     out = finish(proc)
