@@ -51,6 +51,7 @@ def measure_draw_checkpoints(category: str, runs_dir: Path, settings: SampleSett
     """Judge the best and the latest checkpoint of ``category``'s draw job when they hold
     different steps and a predict model knowing the category exists; ``{"best": {step, fid},
     "latest": {...}, "chosen": "best" | "latest"}``, or None when there was nothing to judge."""
+    from sketchrnn.checkpoint_meta import read_meta
     from sketchrnn.errors import CheckpointError
     from sketchrnn.predict.predictor import Predictor
     from sketchrnn.runs import (JobDir, draw_job_name, is_checkpoint, load_draw, predict_checkpoint,
@@ -60,6 +61,10 @@ def measure_draw_checkpoints(category: str, runs_dir: Path, settings: SampleSett
     jd = JobDir(Path(runs_dir) / draw_job_name(category))
     if not (is_checkpoint(jd.best) and is_checkpoint(jd.latest)):
         return None
+    paths = {"best": jd.best, "latest": jd.latest}
+    out: dict[str, Any] = {which: {"step": read_meta(path).step} for which, path in paths.items()}
+    if out["best"]["step"] == out["latest"]["step"]:
+        return None  # the same weights: nothing to choose (and no predict model to load)
     try:
         predict_path = predict_checkpoint(runs_dir)
         predictor = Predictor.from_checkpoint(predict_path, data_dir=data_dir)
@@ -67,17 +72,13 @@ def measure_draw_checkpoints(category: str, runs_dir: Path, settings: SampleSett
         return None
     if category not in predictor.categories:
         return None
-    out: dict[str, Any] = {}
-    for which, path in (("best", jd.best), ("latest", jd.latest)):
-        model, meta = load_draw(path)
-        out[which] = {"step": meta.step}
-        if which == "latest" and meta.step == out["best"]["step"]:
-            return None  # the same weights: nothing to choose
+    for which, path in paths.items():
         recorded = recorded_sample_fid(path)
         if recorded is not None and recorded[1] == _record_settings(settings, predict_path,
                                                                     predictor):
             out[which]["fid"] = recorded[0]  # judged already (a finished job): leave it untouched
             continue
+        model, meta = load_draw(path)
         _, _, quality, _ = judge_samples(path, model, meta, predictor, predict_path, settings,
                                          data_dir)
         if quality is None:
