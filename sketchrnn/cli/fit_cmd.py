@@ -40,6 +40,22 @@ def check_categories(categories: list[str], data_dir: Path | None = None) -> lis
     return canonical
 
 
+def check_category_name(category: str) -> str:
+    """The canonical name of a category some source provides, else ``category`` itself as a
+    category of your own when it is a plain file name (``data/names.py``: the rule by which
+    `fit --data-dir` reads ``<name>.npz`` and meta.json stores names), for commands that name a
+    category without reading its data (`import`). Otherwise the one-line error."""
+    from sketchrnn.data.names import check_file_stem
+    from sketchrnn.errors import SketchRNNError
+
+    try:
+        return check_categories([category])[0]
+    except SketchRNNError:
+        if ":" in category:  # source:name: that source does not have it
+            raise
+    return check_file_stem(category, "category name")
+
+
 def check_trained_category(category: str, runs_dir: Path, checkpoint: Path | str | None) -> str:
     """The canonical name of a category a command reads a draw model of (`sample`, `export`,
     `eval draw`): a name some source provides, or one of your own (a plain file name) that a

@@ -12,7 +12,8 @@ import click
 @click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--pretrained", metavar="CATEGORY",
               help="Download Google's published model for CATEGORY (into the sketch cache) instead.")
-@click.option("--category", help="Category it draws (default: the model's own name).")
+@click.option("--category", help="Category it draws (default: the model's own name); a name no "
+              "source provides is a category of your own, as in `fit NAME --data-dir DIR`.")
 @click.option("--runs", "runs_dir", default="runs", show_default=True,
               help="Runs folder (or URI) to write runs/draw-<category>/ into.")
 def import_model(file: Path | None, pretrained: str | None, category: str | None, runs_dir: str) -> None:
@@ -30,7 +31,8 @@ def import_model(file: Path | None, pretrained: str | None, category: str | None
       sketchrnn import --pretrained "the mona lisa"
     """
     from sketchrnn.cli.console import console
-    from sketchrnn.cli.fit_cmd import check_categories
+    from sketchrnn.cli.fit_cmd import check_categories, check_category_name
+    from sketchrnn.errors import DataError
     from sketchrnn.interop.importing import import_model as write_checkpoint
     from sketchrnn.interop.magenta_json import read_model
 
@@ -43,7 +45,10 @@ def import_model(file: Path | None, pretrained: str | None, category: str | None
         file, model = fetch_pretrained(pretrained)
     else:
         model = read_model(file)
-    (canonical,) = check_categories([category or pretrained or model.name.replace("_", " ")])
+    try:
+        canonical = check_category_name(category or pretrained or model.name.replace("_", " "))
+    except DataError as bad:  # a model's own name is untrusted text: ask for one instead
+        raise bad if category else DataError(f"the model's {bad.message}", "pass --category NAME") from None
     from sketchrnn.cli.options import reading_runs
     from sketchrnn.runs import draw_job_name
 

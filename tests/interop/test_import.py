@@ -149,3 +149,47 @@ def test_oversized_file_is_refused_unread(tmp_path, capsys, monkeypatch):
     code, output = _import(capsys, _write(tmp_path, gen_json(8)), tmp_path / "runs")
     assert code == 1 and "more than a magenta-js model holds" in output, output
     assert not (tmp_path / "runs").exists()
+
+
+def test_an_own_category_name_is_accepted_as_fit_accepts_it(tmp_path, monkeypatch, capsys):
+    """A name no source provides is a category of your own (what `fit NAME --data-dir` trains
+    from NAME.npz); the imported model then samples under that name."""
+    path = _write(tmp_path, gen_json(8))
+    code, output = _import(capsys, path, tmp_path / "runs", "--category", "my armchair")
+    assert code == 0, output
+    _, meta = load_draw(draw_checkpoint(tmp_path / "runs", "my armchair"))
+    assert meta.categories == ["my armchair"]
+    monkeypatch.chdir(tmp_path)
+    code, output = run_cli(capsys, "sample", "my armchair", "-n", "1", "--runs", "runs", "--format", "svg")
+    assert code == 0, output
+    assert len(list((tmp_path / "samples").rglob("*.svg"))) == 1
+
+
+def test_a_known_name_is_still_spelled_canonically(tmp_path, capsys):
+    path = _write(tmp_path, gen_json(8))
+    assert _import(capsys, path, tmp_path / "runs", "--category", "Alarm_Clock")[0] == 0
+    _, meta = load_draw(draw_checkpoint(tmp_path / "runs", "alarm clock"))
+    assert meta.categories == ["alarm clock"]
+
+
+@pytest.mark.parametrize("name, words", [
+    ("../armchair", "starts with a dot"),
+    ("arm/chair", "contains '/'"),
+    (" armchair", "starts or ends with a space"),
+    ("arm\u200bchair", "not allowed in a file name"),
+    ("x" * 101, "101 characters"),
+    ("quickdraw:armchair", "unknown category 'quickdraw:armchair'"),
+])
+def test_a_name_that_cannot_be_a_file_name_is_one_line_and_writes_nothing(name, words, tmp_path, capsys):
+    code, output = _import(capsys, _write(tmp_path, gen_json(8)), tmp_path / "runs", "--category", name)
+    assert code == 1, output
+    assert words in output and len(output.strip().splitlines()) == 1, output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_model_whose_own_name_is_no_file_name_asks_for_category(tmp_path, capsys):
+    content = gen_json(8)
+    content[0]["name"] = "../../etc"
+    code, output = _import(capsys, _write(tmp_path, content), tmp_path / "runs")
+    assert code == 1 and "--category" in output and len(output.strip().splitlines()) == 1, output
+    assert not (tmp_path / "runs").exists()
