@@ -51,6 +51,21 @@ class OutlierExposure(BaseModel):
     source: str = Field(max_length=4096, description="Folder they were read from.")
 
 
+class Pretrained(BaseModel):
+    """What a predict model's encoder was pretrained on (``config.PretrainConfig``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    categories: list[str] = Field(max_length=MAX_CATEGORIES,
+                                  description="Categories of the pretraining drawings (sorted).")
+    n_sketches: int = Field(ge=0, description="Pretraining drawings used.")
+    sources: dict[str, int] = Field(default_factory=dict, max_length=MAX_CATEGORIES,
+                                    description="Source folder or file -> drawings used.")
+    steps: int = Field(ge=0, description="Pretraining steps.")
+    train_accuracy: float = Field(ge=0, le=1, description="Accuracy over the pretraining "
+                                  "categories, on the last steps' batches.")
+
+
 class CheckpointMeta(BaseModel):
     """Everything needed to rebuild and use a model, stored as ``meta.json``."""
 
@@ -80,6 +95,8 @@ class CheckpointMeta(BaseModel):
     # Absent in checkpoints trained without outlier exposure (and in older ones).
     outlier_exposure: OutlierExposure | None = Field(
         None, description="Predict task: the outlier categories it was trained against.")
+    pretrained: Pretrained | None = Field(
+        None, description="Predict task: what its encoder was pretrained on (absent: nothing).")
 
     @model_validator(mode="after")
     def _consistent(self) -> CheckpointMeta:
@@ -97,25 +114,27 @@ class CheckpointMeta(BaseModel):
         problems += [f"category {name[:60]!r} is not a plain name (1-{MAX_NAME} characters, no "
                      "path separators, ':', unprintable characters or leading dot)"
                      for name in self.categories if not _plain_name(name)][:3]
-        problems += self._outlier_problems()
+        problems += self._trained_category_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
-    def _outlier_problems(self) -> list[str]:
-        """Outliers must be plain names and exposure categories by the fixed rule: a checkpoint
-        trained on an evaluation category would make `eval predict`'s OOD figures meaningless."""
+    def _trained_category_problems(self) -> list[str]:
+        """Outlier and pretraining categories must be plain names and exposure categories by the
+        fixed rule: a checkpoint trained on an evaluation category would make `eval predict`'s
+        OOD figures meaningless."""
         from sketchrnn.data.outliers import outlier_role
 
-        if self.outlier_exposure is None:
-            return []
-        names = self.outlier_exposure.categories
-        bad = [f"outlier_exposure.categories {n[:60]!r} is not a plain name" for n in names
-               if not _plain_name(n)]
-        bad += [f"outlier_exposure.categories has {n!r}, which the fixed rule makes an "
-                f"{role!r} category, not an outlier to train on"
-                for n in names if _plain_name(n)
-                for role in [outlier_role(n, self.categories)] if role != "exposure"]
+        bad = []
+        for field, record in (("outlier_exposure", self.outlier_exposure),
+                              ("pretrained", self.pretrained)):
+            names = [] if record is None else record.categories
+            bad += [f"{field}.categories {n[:60]!r} is not a plain name" for n in names
+                    if not _plain_name(n)]
+            bad += [f"{field}.categories has {n!r}, which the fixed rule makes an {role!r} "
+                    "category, not one to train on"
+                    for n in names if _plain_name(n)
+                    for role in [outlier_role(n, self.categories)] if role != "exposure"]
         return bad[:3]
 
 

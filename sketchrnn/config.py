@@ -237,6 +237,27 @@ class OutlierConfig(_Strict):
         return self.data_dir is not None and self.weight > 0
 
 
+class PretrainConfig(_Strict):
+    """``[predict.pretrain]``: before training on its own categories, a fresh predict model's
+    encoder learns to classify the drawings of every other category we hold (its head for them
+    is dropped afterwards). Which categories may be used is the outlier rule
+    (``sketchrnn.data.outliers``): never the model's own, the held-out or the excluded ones. On
+    when ``data_dir`` or ``npz`` is set and ``steps`` > 0; a resumed job does not pretrain again."""
+
+    data_dir: Path | None = Field(None, description="Folder searched recursively for QuickDraw "
+                                  "<category>.ndjson / piling.js <category>.json drawings, "
+                                  "relative to data.data_dir unless absolute (unset: none).")
+    npz: dict[str, Path] = Field(default_factory=dict, description="More drawings: category name "
+                                 "-> sketch-rnn .npz file (all splits used), relative to "
+                                 "data.data_dir unless absolute.")
+    steps: int = Field(1000, ge=0, le=10_000_000, description="Pretraining steps (0: off).")
+    lr: float = Field(3e-3, gt=0, description="Peak learning rate (cosine to train.min_lr).")
+
+    @property
+    def enabled(self) -> bool:
+        return (self.data_dir is not None or bool(self.npz)) and self.steps > 0
+
+
 class AugmentConfig(_Strict):
     """Training-time augmentation of one task (``[draw.augment]`` / ``[predict.augment]``): a
     classifier wants rotation and stronger scaling that would teach a draw model tilted sketches."""
@@ -286,6 +307,8 @@ class TaskConfig(_Strict):
                                     description="Predict task only: outlier exposure.")
     augment: AugmentConfig = Field(default_factory=AugmentConfig,
                                    description="Training-time augmentation of this task.")
+    pretrain: PretrainConfig = Field(default_factory=PretrainConfig,
+                                     description="Predict task only: encoder pretraining.")
 
 
 # The predict model's own defaults: what the draw settings would be wrong for. Chosen on the real

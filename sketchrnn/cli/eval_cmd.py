@@ -105,6 +105,13 @@ def _show_heldout(section: dict[str, Any] | None, p: dict[str, Any]) -> None:
                        if flagged is not None else "; uncalibrated: no threshold")
         + f"; synthetic outliers AUROC: {synthetic}"
         + (f"; not found: {', '.join(section['missing'])}" if section["missing"] else ""))
+    _show_other_categories(section)
+
+
+def _show_other_categories(section: dict[str, Any]) -> None:
+    """Which other categories' drawings the model learnt from: outliers, pretraining."""
+    from sketchrnn.cli.console import console
+
     exposure = section["outlier_exposure"]
     if exposure is None:
         console().print("outlier exposure: none (the model was trained without outliers)")
@@ -112,6 +119,16 @@ def _show_heldout(section: dict[str, Any] | None, p: dict[str, Any]) -> None:
         console().print(f"outlier exposure: weight {exposure['weight']:g}, "
                         f"{exposure['n_sketches']:,} drawings of {len(exposure['categories'])} "
                         f"categories from {exposure['source']}: {', '.join(exposure['categories'])}")
+    pretrained = section.get("pretrained")  # absent in eval.json files written before it
+    if pretrained is None:
+        console().print("pretraining: none (the encoder was trained from scratch)")
+    else:
+        sources = ", ".join(f"{k} ({v:,})" for k, v in pretrained["sources"].items())
+        console().print(f"pretraining: {pretrained['steps']:,} steps on "
+                        f"{pretrained['n_sketches']:,} drawings of "
+                        f"{len(pretrained['categories'])} categories (train accuracy "
+                        f"{pretrained['train_accuracy']:.1%}) from {sources}: "
+                        f"{', '.join(pretrained['categories'])}", markup=False)
 
 
 @eval_group.command(name="predict")

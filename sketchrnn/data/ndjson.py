@@ -148,6 +148,19 @@ def read_drawings(sources: Source, *, raw: bool = False, recognized_only: bool =
     return drawings
 
 
+def read_keyed_drawings(path: str | os.PathLike, *, raw: bool = True) -> list[tuple[str, Drawing]]:
+    """``(key, drawing)`` for each drawing of one ndjson / piling.js file, read strictly: the key
+    is the record's ``key_id`` (the same drawing in QuickDraw's raw and simplified files shares
+    it), else the drawing's JSON text (piling.js has no ids): duplicates across files are found."""
+    keyed = []
+    for where, record in _records(path):
+        drawing = _record_drawing(record, raw=raw, recognized_only=False, where=where)
+        key_id = record.get("key_id") if isinstance(record, dict) else None
+        key = f"id:{key_id}" if isinstance(key_id, (str, int)) else "json:" + json.dumps(drawing)
+        keyed.append((key, drawing))
+    return keyed
+
+
 def _resample(xy: np.ndarray, spacing: float = 1.0) -> np.ndarray:
     """Points every ``spacing`` along the polyline's arc length, plus its last point: ``[m, 2]``."""
     step = np.hypot(*np.diff(xy, axis=0).T)  # [k - 1]

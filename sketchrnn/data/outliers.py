@@ -45,6 +45,13 @@ def canonical(name: str) -> str:
     return re.sub(r"[\s_-]+", " ", name.strip().lower())
 
 
+def file_category(path: Path) -> str:
+    """The category a drawing file holds, from its name: ``power-outlet.json`` -> ``"power
+    outlet"``; a trailing count is not part of it (``teapot-2000.json`` -> ``"teapot"``), so that
+    a second file of a held-out category is held out too."""
+    return re.sub(r"( \d+)+$", "", canonical(Path(path).stem)) or canonical(Path(path).stem)
+
+
 def outlier_role(name: str, categories: list[str]) -> str:
     """The role of category ``name`` for a model of ``categories``: ``"inside"`` (one of them),
     ``"evaluation"``, ``"selection"``, ``"excluded"`` or ``"exposure"`` (see module docstring)."""
@@ -89,15 +96,16 @@ def read_exposure_outliers(folder: Path, categories: list[str], *, min_seq_len: 
                         f"{MAX_OUTLIER_FILES}", "point predict.outliers.data_dir at one category set")
     sketches, used, skipped = [], [], {}
     for path in files:
-        role = outlier_role(path.stem, categories)
+        name = file_category(path)
+        role = outlier_role(name, categories)
         if role != "exposure":
             skipped[path.stem] = role
             continue
-        kept = [s for s in map(_stroke3, read_drawings(path, raw=True))
+        kept = [s for s in map(quickdraw_stroke3, read_drawings(path, raw=True))
                 if min_seq_len <= len(s) <= max_seq_len]
         if kept:
             sketches += kept
-            used.append(canonical(path.stem))
+            used.append(name)
     if not sketches:
         raise DataError(f"outlier folder {folder} holds no drawings of an exposure category of "
                         f"{min_seq_len}..{max_seq_len} points ({len(files)} .ndjson files, "
@@ -107,7 +115,7 @@ def read_exposure_outliers(folder: Path, categories: list[str], *, min_seq_len: 
     return OutlierSet(SketchSet.from_list(sketches, label=-1), sorted(used), skipped)
 
 
-def _stroke3(drawing: list) -> np.ndarray:
+def quickdraw_stroke3(drawing: list) -> np.ndarray:
     """One validated QuickDraw drawing -> stroke-3 float64 in its pixels; raw drawings (with
     times) are RDP-simplified like the sketch-rnn data, simplified ones are already."""
     from sketchrnn.data.drawing import RDP_EPSILON, drawing_to_stroke3

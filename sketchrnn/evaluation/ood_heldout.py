@@ -62,7 +62,7 @@ def heldout_ood(predictor: Any, test: SketchSet, protocol: Any, data_dir: Path |
             "flagged": flagged(outside),
         }
     synthetic = synthetic_outliers(test, rng)
-    exposure = predictor.meta.outlier_exposure
+    exposure, pretrained = predictor.meta.outlier_exposure, predictor.meta.pretrained
     return {
         "chosen_score": chosen, "threshold": threshold,
         "chosen_on": cal.get("ood_score_chosen_on", "synthetic"),
@@ -73,6 +73,7 @@ def heldout_ood(predictor: Any, test: SketchSet, protocol: Any, data_dir: Path |
         "synthetic_auroc": {kind: _auroc(inside[chosen], scores.random_cut(s)[chosen])
                             for kind, s in synthetic.items()},
         "outlier_exposure": None if exposure is None else exposure.model_dump(),
+        "pretrained": None if pretrained is None else pretrained.model_dump(),
     }
 
 

@@ -156,6 +156,7 @@ def start_run(task: Task, jd: JobDir, device: torch.device, hooks: Hooks, *, res
     torch.manual_seed(cfg.train.seed)
     model = state.model if state else build_model(cfg.model.name, **task.model_kwargs())
     model.to(device)
+    task.init_model(model, data.train, device, state.meta if state else None)
     loss_fn = build_job_loss(job)
     optimizer = make_optimizer(model.parameters(), cfg.train.lr, cfg.train.weight_decay)
     progress = Progress()

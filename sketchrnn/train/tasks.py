@@ -126,6 +126,10 @@ class Task:
         """Task-specific fields of the checkpoint's meta (see ``CheckpointMeta``)."""
         return {}
 
+    def init_model(self, model: Any, train: Any, device: torch.device, resumed: Any) -> None:
+        """Before training: ``model`` is freshly built (``resumed`` None) or restored from the
+        checkpoint whose meta is ``resumed``; ``train`` is the training split."""
+
     def on_checkpoint(self, run: Any, step: int) -> None:
         """Rank 0, after each checkpoint: the task's own artifacts (`run` is a RunContext)."""
 
@@ -177,6 +181,7 @@ class PredictTask(Task):
     def __init__(self, job: JobSpec) -> None:
         super().__init__(job)
         self.outlier_exposure: dict[str, Any] | None = None  # what meta records, once loaded
+        self.pretrained: dict[str, Any] | None = None  # what the encoder was pretrained on
 
     @classmethod
     def job_name(cls, categories: list[str]) -> str:
@@ -217,7 +222,19 @@ class PredictTask(Task):
         return outliers
 
     def meta_fields(self) -> dict[str, Any]:
-        return {} if self.outlier_exposure is None else {"outlier_exposure": self.outlier_exposure}
+        fields = {"outlier_exposure": self.outlier_exposure, "pretrained": self.pretrained}
+        return {k: v for k, v in fields.items() if v is not None}
+
+    def init_model(self, model: Any, train: Any, device: torch.device, resumed: Any) -> None:
+        """A fresh model's encoder is pretrained when ``[predict.pretrain]`` is on; a resumed one
+        keeps the record of its checkpoint (it is not pretrained again)."""
+        if resumed is not None:
+            pretrained = resumed.pretrained
+            self.pretrained = None if pretrained is None else pretrained.model_dump()
+        elif self.job.settings.pretrain.enabled:
+            from sketchrnn.train.pretrain import pretrain_encoder
+
+            self.pretrained = pretrain_encoder(model, self, train, device)
 
     def compute_terms(self, model: Any, loss_fn: Any, batch: Any, step: int,
                       device: torch.device) -> dict[str, torch.Tensor]:

@@ -137,6 +137,7 @@ def test_eval_predict_shows_held_out_table_and_outliers(evaluated, cli):
     out = cli(*args)
     assert "held-out categories" in out and "│ monkey" in out and "│ cake" in out
     assert "outlier exposure: none" in out and "flagged 'none of these'" in out
+    assert "pretraining: none" in out
 
 
 def test_ood_limit_takes_the_first_drawings(evaluated, cli):
