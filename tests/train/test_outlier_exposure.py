@@ -200,3 +200,11 @@ def test_training_with_outliers_records_them(tmp_path):
     train_rows = [r for r in rows if r["split"] == "train"]
     assert train_rows and all(r["outlier_ce"] >= math.log(3) - 1e-6 for r in train_rows)
     assert all("outlier_ce" not in r for r in rows if r["split"] == "valid")
+
+
+def test_a_second_file_of_a_held_out_category_is_held_out(tmp_path):
+    """piling.js names its second teapot file teapot-2000: still a teapot, never an outlier."""
+    _write(tmp_path, "teapot-2000", [15] * 2)
+    _write(tmp_path, "ant", [15] * 2)
+    found = read_exposure_outliers(tmp_path, MODEL, min_seq_len=10, max_seq_len=100)
+    assert found.categories == ["ant"] and found.skipped == {"teapot-2000": "evaluation"}
