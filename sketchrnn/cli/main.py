@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -102,9 +106,46 @@ def _debug_requested(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (``timeout``, a scheduler, a closed terminal) unwinds like Ctrl-C: locks
+    are released and the user is told, where the default action ends the process without a word
+    and leaves its lock behind."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+@contextmanager
+def _termination_unwinds() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise ``Terminated`` while the command runs (main thread only; a signal
+    the caller ignores, e.g. under nohup, stays ignored); the previous handlers come back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    for sig, handler in before.items():
+        if handler == signal.SIG_DFL:
+            signal.signal(sig, _raise_terminated)
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: known errors -> one line + exit 1; usage errors -> exit 2."""
     args = list(sys.argv[1:] if argv is None else argv)
+    with _termination_unwinds():
+        _run(args)
+
+
+def _run(args: list[str]) -> None:
     try:
         rc = cli.main(args=args, prog_name="sketchrnn", standalone_mode=False)
         if isinstance(rc, int) and rc != 0:  # click returns Exit codes here instead of raising
@@ -114,7 +155,13 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as exc:
         exc.show()
         sys.exit(2)
-    except (click.Abort, KeyboardInterrupt):
+    except (click.Abort, KeyboardInterrupt) as exc:
+        # click turns a KeyboardInterrupt (Terminated included) into Abort, keeping it as cause
+        cause = exc if isinstance(exc, Terminated) else exc.__cause__
+        if isinstance(cause, Terminated):
+            click.echo(f"terminated by {cause.args[0]}: checkpoints already written are kept; "
+                       "run the same command again to resume", err=True)
+            sys.exit(128 + cause.signum)
         click.echo("interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
