@@ -1,13 +1,13 @@
 """SVG drawings -> stroke-3: one file is one drawing, a folder of files is one category.
 
-What is drawn: ``path`` (every command), ``polyline``, ``polygon``, ``line``, ``rect``, ``circle``
-and ``ellipse`` (``svg_shapes``), inside ``svg``, ``g``, ``a`` and ``switch`` containers, with
-every ``transform`` on the way applied (nested ``svg`` elements add their ``x``, ``y``). Each
-subpath of a path, and each other shape, is one pen stroke, in document order. Not drawn: what
-is hidden (``display="none"``, also in ``style``), and what only draws when referenced or is not
-a line drawing (``defs``, ``symbol``, ``use``, ``clipPath``, ``mask``, ``marker``, ``pattern``,
-``text``, ``image``, ...). The root's ``viewBox`` is not applied: the next step aligns and
-rescales every drawing anyway.
+What is drawn (``svg_tree``): ``path`` (every command), ``polyline``, ``polygon``, ``line``,
+``rect``, ``circle`` and ``ellipse`` (``svg_shapes``), inside ``svg``, ``g``, ``a`` and ``switch``
+containers, and copies of them that ``<use>`` elements refer to in the same file, with every
+``transform`` on the way applied. Each subpath of a path, and each other shape, is one pen
+stroke, in document order. Not drawn: what is hidden (``display="none"``, ``visibility="hidden"``,
+also in ``style``), and what only draws when referenced or is not a line drawing (``defs``,
+``symbol``, ``clipPath``, ``mask``, ``marker``, ``pattern``, ``text``, ``image``, ...). The root's
+``viewBox`` is not applied: the next step aligns and rescales every drawing anyway.
 
 Curves are flattened at the tolerance ``svg_geometry`` states (1/1000 of the drawing's larger
 side), then the drawing goes through the simplification raw QuickDraw drawings get
@@ -17,8 +17,7 @@ side), then the drawing goes through the simplification raw QuickDraw drawings g
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
@@ -28,35 +27,11 @@ from sketchrnn.data.bounds import check_sizes
 from sketchrnn.data.ndjson import drawing_to_stroke3, raw_to_simplified
 from sketchrnn.data.npz import SketchSplits
 from sketchrnn.data.splits import check_fractions, split_sketches
-from sketchrnn.data.svg_geometry import Subpath, flatten
+from sketchrnn.data.svg_geometry import MAX_FLAT_POINTS, Subpath, flatten
 from sketchrnn.data.svg_shapes import SHAPES
-from sketchrnn.data.svg_xml import SVG_FIX, length, local_name, parse_transform, read_svg_root
+from sketchrnn.data.svg_tree import drawn_elements
+from sketchrnn.data.svg_xml import SVG_FIX, local_name, read_svg_root
 from sketchrnn.errors import DataError
-
-CONTAINERS = {"svg", "g", "a", "switch"}
-_HIDDEN = re.compile(r"(?:^|;)\s*display\s*:\s*none\s*(?:;|$)", re.I)
-
-
-def _visible(el: Element) -> bool:
-    return el.get("display", "").strip() != "none" and not _HIDDEN.search(el.get("style", ""))
-
-
-def _drawn_elements(el: Element, ctm: np.ndarray, where: str) -> Iterator[tuple[Element, np.ndarray]]:
-    """``(shape element, its current transform [3, 3])`` in document order below container ``el``."""
-    for child in el:
-        tag = local_name(child.tag)
-        if (tag not in CONTAINERS and tag not in SHAPES) or not _visible(child):
-            continue
-        m = ctm
-        if tag == "svg":  # a nested viewport starts at its x, y
-            x, y = (length(child.get(a), a, f"{where}: <svg>", 0.0) for a in ("x", "y"))
-            m = m @ np.array([[1, 0, x], [0, 1, y], [0, 0, 1]])
-        if child.get("transform") is not None:
-            m = m @ parse_transform(child.get("transform", ""), f"{where}: <{tag}>")
-        if tag in SHAPES:
-            yield child, m
-        else:
-            yield from _drawn_elements(child, m, where)
 
 
 def svg_lines(path: Path) -> list[np.ndarray]:
@@ -67,14 +42,20 @@ def svg_lines(path: Path) -> list[np.ndarray]:
         root = read_svg_root(path)
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc.strerror})", "check the path") from None
-    root_m = np.eye(3)
-    if root.get("transform") is not None:
-        root_m = parse_transform(root.get("transform", ""), f"{path}: <svg>")
     subpaths: list[Subpath] = []
-    for n, (el, m) in enumerate(_drawn_elements(root, root_m, str(path)), start=1):
-        name = local_name(el.tag)
-        where = f"{path}: <{name}> #{n}" + (f" id={el.get('id')[:30]!r}" if el.get("id") else "")
-        subpaths += [[seg.transformed(m) for seg in sub] for sub in SHAPES[name](el, where)]
+    shapes: dict[Element, list[Subpath]] = {}  # each element parsed once, however often <use> copies it
+    segments = 0
+    for n, (el, m) in enumerate(drawn_elements(root, str(path)), start=1):
+        if el not in shapes:
+            name = local_name(el.tag)
+            where = f"{path}: <{name}> #{n}" + (f" id={el.get('id')[:30]!r}" if el.get("id") else "")
+            shapes[el] = SHAPES[name](el, where)
+        segments += sum(map(len, shapes[el]))
+        if segments > MAX_FLAT_POINTS:  # each segment flattens to at least one point: refuse now
+            raise DataError(f"{path}: its shapes (with the copies <use> makes) have more than "
+                            f"{MAX_FLAT_POINTS:,} segments, the most points a drawing may flatten "
+                            "to", "simplify the drawing")
+        subpaths += [[seg.transformed(m) for seg in sub] for sub in shapes[el]]
         check_sizes(0, len(subpaths), str(path))
     if not subpaths:
         raise DataError(f"{path}: no drawable elements (path, polyline, polygon, line, rect, circle "

@@ -125,6 +125,11 @@ MALFORMED = [
     ("deep", SVG.format("<g>" * 201 + "</g>" * 201), "nested more than 200 deep"),
     ("big", SVG.format(" " * (8 * 2**20)), "SVG files of at most 8,388,608 bytes"),
     ("binary", "\x00\x01", "not well-formed XML"),
+    ("dangling", SVG.format('<use href="#gone"/><line x2="4"/>'), "no element of the file has"),
+    ("cycle", SVG.format('<g id="a"><line x2="4"/><use href="#a"/></g>'), "form a cycle"),
+    ("uselaughs", SVG.format('<g id="l0">' + "<g/>" * 10 + "</g>" + "".join(
+        f'<g id="l{i}">' + f'<use href="#l{i - 1}"/>' * 10 + "</g>" for i in range(1, 9))
+        + '<line x2="4"/>'), "more than 100,000 elements once its <use> references"),
 ]
 
 
