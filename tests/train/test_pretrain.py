@@ -227,3 +227,17 @@ def test_eval_predict_shows_what_the_encoder_was_pretrained_on(capsys):
     out = capsys.readouterr().out.replace("\n", " ")
     assert "pretraining: 500 steps on 1,234 drawings of 2 categories" in out
     assert "qd/[raw] (1,234)" in out and "ant, bee" in out and "25.0%" in out
+
+
+def test_the_plan_says_the_job_pretrains_first():
+    from sketchrnn.config import validate_config
+    from sketchrnn.train.job import make_jobs
+    from sketchrnn.train.schedule import describe_schedule
+
+    def plan(pretrain: dict) -> str:  # noqa: ANN202
+        config = validate_config({"predict": {"train": {"steps": 50}, "pretrain": pretrain}})
+        return describe_schedule(make_jobs(config, ["pig", "face"], only="predict")[0])
+
+    assert plan({"data_dir": "raw", "steps": 1200}).startswith(
+        "first 1,200 pretraining steps (lr 0.003 cos), lr 0.003->1e-05 cos")
+    assert plan({"steps": 1200}).startswith("lr 0.003->")  # no source: no pretraining
