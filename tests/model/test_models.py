@@ -13,6 +13,7 @@ from sketchrnn.model.classifier import SketchClassifier
 from sketchrnn.model.lstm import LayerNormLSTMCell, make_lstm
 from sketchrnn.model.presets import PRESETS, preset_kwargs
 from sketchrnn.model.sketch_rnn import DecoderOnlySketchRNN, SketchRNN
+from tests.model.teacher_forcing import assert_steps_match_teacher_forcing
 
 BUILTIN = {"sketch_rnn": SketchRNN, "sketch_rnn_uncond": DecoderOnlySketchRNN, "classifier": SketchClassifier}
 CELLS = ["lstm", "layer_norm"]
@@ -113,17 +114,7 @@ def test_decode_step_matches_teacher_forcing(cls: type, cell: str) -> None:
     out = model(x, lengths)
     if model.conditional:
         torch.testing.assert_close(out.z, out.mu)  # eval: the mean, not a sample
-    inputs = torch.cat([model.start_token(4).unsqueeze(1), x[:, :-1]], 1)  # [B, T, 5]
-    state = model.initial_state(out.z, 4)
-    for t in range(x.shape[1]):
-        mixture, q_logits, state = model.decode_step(inputs[:, t], out.z, state)
-        torch.testing.assert_close(q_logits, out.q_logits[:, t], rtol=1e-5, atol=1e-5)
-        for got, want in zip(mixture, out.mixture):
-            torch.testing.assert_close(got, want[:, t], rtol=1e-5, atol=1e-5)
-    # priming with a prefix, then stepping, continues exactly where teacher forcing goes
-    _, _, primed = model.decode_sequence(inputs[:, :4], out.z)
-    mixture, q_logits, _ = model.decode_step(inputs[:, 4], out.z, primed)
-    torch.testing.assert_close(q_logits, out.q_logits[:, 4], rtol=1e-5, atol=1e-5)
+    assert_steps_match_teacher_forcing(model, x, out)
 
 
 def test_training_forward_samples_z() -> None:

@@ -15,6 +15,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.model.teacher_forcing import assert_steps_match_teacher_forcing
+
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("sketchrnn_shapes") is None,
     reason="sketchrnn-shapes is not installed (pip install ./plugins/sketchrnn-shapes)",
@@ -84,16 +86,7 @@ def test_every_parameter_learns_and_decode_step_matches_teacher_forcing() -> Non
     model.eval()
     out = model(x, lengths)
     torch.testing.assert_close(out.z, out.mu)
-    inputs = torch.cat([model.start_token(4).unsqueeze(1), x[:, :-1]], 1)
-    state = model.initial_state(out.z, 4)
-    for t in range(x.shape[1]):
-        mixture, q_logits, state = model.decode_step(inputs[:, t], out.z, state)
-        torch.testing.assert_close(q_logits, out.q_logits[:, t], rtol=1e-5, atol=1e-5)
-        for got, want in zip(mixture, out.mixture):
-            torch.testing.assert_close(got, want[:, t], rtol=1e-5, atol=1e-5)
-    _, _, primed = model.decode_sequence(inputs[:, :4], out.z)
-    _, q_logits, _ = model.decode_step(inputs[:, 4], out.z, primed)
-    torch.testing.assert_close(q_logits, out.q_logits[:, 4], rtol=1e-5, atol=1e-5)
+    assert_steps_match_teacher_forcing(model, x, out)
 
 
 def test_hyper_lstm_cell_matches_the_equations_written_out() -> None:
