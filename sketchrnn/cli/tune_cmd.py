@@ -42,7 +42,8 @@ def _categories(task: str, names: tuple[str, ...], categories_opt: str | None, c
 @click.option("--search", type=click.Choice(["auto", "random", "optuna"]), default="auto", show_default=True,
               help="auto: Optuna when installed, else random sampling.")
 @click.option("--runs", "runs_dir", default="runs", show_default=True,
-              help="The sweep folder goes under it (e.g. runs/tune-predict/); a local or NFS folder.")
+              help="The sweep folder goes under it (e.g. runs/tune-predict/): a local or NFS folder, "
+                   "or a URI such as s3://bucket/runs.")
 @click.option("--fresh", is_flag=True, help="Start the sweep over instead of resuming it.")
 @click.option("--address", envvar="RAY_ADDRESS", help="Ray cluster to join (default: start a local one).")
 @click.option("--verbose", is_flag=True, help="Show Ray's own messages here (default: only in the sweep's ray-logs/).")
@@ -63,6 +64,7 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
       sketchrnn tune draw pig --steps 2000 --samples 20 --data-dir data/
       sketchrnn tune predict --categories cat,pig,sun --space my-space.yaml --time-budget 3600
       sketchrnn fit pig --config runs/tune-draw-pig/best.yaml --steps 20000
+      sketchrnn tune draw pig --runs s3://my-bucket/runs   # the sweep in a bucket
     """
     for name, value, low in (("--samples", samples, 1), ("--max-concurrent", max_concurrent, 1),
                              ("--workers-per-trial", workers_per_trial, 1)):
@@ -70,13 +72,19 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
             raise click.BadParameter(f"must be >= {low}", param_hint=name)
     if time_budget is not None and time_budget <= 0:
         raise click.BadParameter("must be > 0 seconds", param_hint="--time-budget")
-    from sketchrnn.storage import StorageError, is_uri
+    from sketchrnn.storage import open_runs
 
-    if is_uri(runs_dir):  # Tune's trials write their folders in place: no staging copy for them yet
-        raise StorageError(f"--runs {runs_dir}: a sweep needs a local or NFS folder",
-                           "tune with --runs <folder>, then train the best config into the bucket: "
-                           "`sketchrnn fit ... --config <folder>/tune-<name>/best.yaml --runs "
-                           f"{runs_dir}`")
+    with open_runs(runs_dir) as store:  # a bad URI, bucket or endpoint fails here, in seconds
+        spec = _sweep_spec(task, names, categories_opt, space_path, store, config_kw,
+                           samples=samples, max_concurrent=max_concurrent,
+                           workers_per_trial=workers_per_trial, gpus_per_worker=gpus_per_worker,
+                           time_budget_s=time_budget, search=search, fresh=fresh, address=address)
+        _run(spec, verbose, progress_every)
+
+
+def _sweep_spec(task: str, names: tuple[str, ...], categories_opt: str | None, space_path: Path | None,
+                store: Any, config_kw: dict[str, Any], **options: Any) -> Any:
+    """The checked SweepSpec (the data fetched first: a missing category fails in seconds)."""
     from sketchrnn.config_sources import set_path
     from sketchrnn.tuning.space import load_default_space, load_space
     from sketchrnn.tuning.sweep import SweepSpec
@@ -92,12 +100,9 @@ def tune(task: str, names: tuple[str, ...], categories_opt: str | None, space_pa
             set_path(base, f"data.{key}", str(Path(value).expanduser().resolve()))
     space = load_space(space_path, task, base) if space_path else load_default_space(task, base)
     train = getattr(config, task).train
-    spec = SweepSpec(task=task, categories=categories, base=base, space=space, steps=train.steps,
-                     eval_every=train.eval_every, seed=train.seed, runs_dir=Path(runs_dir), samples=samples,
-                     max_concurrent=max_concurrent, workers_per_trial=workers_per_trial,
-                     gpus_per_worker=gpus_per_worker, time_budget_s=time_budget, search=search,
-                     device=train.device, fresh=fresh, address=address)
-    _run(spec, verbose, progress_every)
+    return SweepSpec(task=task, categories=categories, base=base, space=space, steps=train.steps,
+                     eval_every=train.eval_every, seed=train.seed, runs_dir=store.local, store=store,
+                     device=train.device, **options)
 
 
 def _run(spec: Any, verbose: bool, progress_every: float) -> None:
@@ -105,21 +110,26 @@ def _run(spec: Any, verbose: bool, progress_every: float) -> None:
     from sketchrnn.cli.fit_cmd import ray_logs_line
     from sketchrnn.cli.progress import JobTable
     from sketchrnn.distributed.cluster import ray_session
+    from sketchrnn.distributed.storage import log_dir
     from sketchrnn.errors import SketchRNNError
-    from sketchrnn.tuning.report import best_row, plot_trials, summarise, write_best
+    from sketchrnn.tuning.report import (best_row, fetch_results, plot_trials, publish_results, summarise,
+                                         write_best)
     from sketchrnn.tuning.sweep import prepare_sweep, run_sweep
 
     prepared = prepare_sweep(spec)
     out = console()
+    # Ray's logs are files on this machine: beside a local sweep, else in a local folder
+    logs = spec.sweep_dir if spec.remote is None else log_dir(spec.remote) / spec.name
     # a bad --address fails here, before anything is shown
-    with ray_session(spec.address, log_dir=spec.sweep_dir, verbose=verbose):
-        out.print(f"{'resuming' if prepared[1] else 'starting'} sweep {spec.sweep_dir}: {spec.samples} "
-                  f"trials of {spec.steps} steps, {len(spec.space.params)} parameters from "
+    with ray_session(spec.address, log_dir=logs, verbose=verbose):
+        out.print(f"{'resuming' if prepared[1] else 'starting'} sweep {spec.name_of(spec.sweep_dir)}: "
+                  f"{spec.samples} trials of {spec.steps} steps, {len(spec.space.params)} parameters from "
                   f"{spec.space.source}, search {prepared[0]}")
-        out.print(ray_logs_line(spec.sweep_dir, verbose), highlight=False)
+        out.print(ray_logs_line(logs, verbose), highlight=False)
         with JobTable([], every=progress_every) as table:
             run = run_sweep(spec, prepared, sink=table.update)
     out.line()
+    fetch_results(spec)
     rows = summarise(run, spec)
     out.print(results_table(spec, run, rows))
     for r in rows:
@@ -129,11 +139,13 @@ def _run(spec: Any, verbose: bool, progress_every: float) -> None:
                        f"{spec.name}: {run.metric} per trial")
     best = best_row(rows, run.mode)
     if best is not None:
+        fetch_results(spec, best)
         config_path, info_path = write_best(spec, run, best)
         step, value = best.best(run.mode) or (0, 0.0)
         out.print(f"best: trial {best.trial_id}, {run.metric} {value:.4g} at step {step}")
-        out.print(f"best config: {config_path}  (details and checkpoint: {info_path.name})")
-    out.print(f"plot: {plot}")
+        out.print(f"best config: {spec.name_of(config_path)}  (details and checkpoint: {info_path.name})")
+    publish_results(spec)
+    out.print(f"plot: {spec.name_of(plot)}")
     if run.interrupted:
         out.print("[yellow]interrupted: finished trials are saved; run the same command again to resume "
                   "the others[/yellow]")
@@ -142,7 +154,7 @@ def _run(spec: Any, verbose: bool, progress_every: float) -> None:
         errors = [r.error for r in rows if r.error]
         raise SketchRNNError(f"no trial of {spec.name} reached an evaluation"
                              + (f": {errors[0]}" if errors else ""),
-                             f"see the trial folders under {spec.sweep_dir}")
+                             f"see the trial folders under {spec.name_of(spec.sweep_dir)}")
 
 
 def results_table(spec: Any, run: Any, rows: list[Any]) -> Any:
@@ -165,7 +177,7 @@ def results_table(spec: Any, run: Any, rows: list[Any]) -> Any:
     ranked = [r for r in rows if r.status != "failed"]
     shown = ranked[:TOP] + [r for r in rows if r.status == "failed"]
     if len(ranked) > TOP:
-        table.caption = f"the best {TOP} of {len(ranked)} trials; every trial: {spec.sweep_dir}"
+        table.caption = f"the best {TOP} of {len(ranked)} trials; every trial: {spec.name_of(spec.sweep_dir)}"
     for i, r in enumerate(shown, 1):
         step, value = r.best(run.mode) or ("-", float("nan"))
         status = f"[{COLOURS.get(r.status, 'yellow')}]{'ERROR' if r.status == 'failed' else r.status}[/]"

@@ -145,9 +145,10 @@ def train_fn(config: dict[str, Any]) -> dict[str, Any] | None:
             from sketchrnn.storage import open_runs
 
             store = stack.enter_context(open_runs(config["runs"]))
-            store.pull([job.name], checkpoints_only=rank != 0)
-            job_dir = store.job_dir(job.name)
-            publish = (lambda: store.publish(job.name)) if rank == 0 else None
+            folder = job_dir.name  # the job's name for `fit`; `job` in a tune trial's folder
+            store.pull([folder], checkpoints_only=rank != 0)
+            job_dir = store.job_dir(folder)
+            publish = (lambda: store.publish(folder)) if rank == 0 else None
         return _train_rank(config, job, job_dir, rank, world, publish)
 
 

@@ -21,6 +21,6 @@ default credentials); nothing here stores them.
 """
 
 from sketchrnn.storage.runs_store import RunsStore, is_uri, open_runs
-from sketchrnn.storage.uri import StorageError
+from sketchrnn.storage.uri import StorageError, join_uri
 
-__all__ = ["RunsStore", "StorageError", "is_uri", "open_runs"]
+__all__ = ["RunsStore", "StorageError", "is_uri", "join_uri", "open_runs"]

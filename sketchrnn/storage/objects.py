@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sketchrnn.storage.runs_store import RunsStore
-from sketchrnn.storage.uri import StorageError, check_reachable, s3_client
+from sketchrnn.storage.uri import StorageError, check_reachable, join_uri, s3_client
 
 CHECKPOINTS = "checkpoints"
 CHECKPOINT_FILES = ("model.safetensors", "train_state.pt", "meta.json")  # meta.json last
@@ -40,7 +40,7 @@ class ObjectRuns(RunsStore):
         shutil.rmtree(self.local, ignore_errors=True)
 
     def where(self, name: str = "") -> str:
-        return f"{self.text.rstrip('/')}/{name}" if name else self.text
+        return join_uri(self.text, name) if name else self.text
 
     def key(self, rel: str) -> str:
         return f"{self.root}/{rel}" if rel else self.root
@@ -54,7 +54,8 @@ class ObjectRuns(RunsStore):
         infos = self.fs.get_file_info(FileSelector(self.root, allow_not_found=True))
         return sorted(PurePosixPath(i.path).name for i in infos if i.type == FileType.Directory)
 
-    def pull(self, names: Iterable[str] | None = None, *, checkpoints_only: bool = False) -> None:
+    def pull(self, names: Iterable[str] | None = None, *, checkpoints_only: bool = False,
+             checkpoints: bool = True) -> None:
         from pyarrow.fs import FileSelector, FileType
 
         for name in self.job_names() if names is None else names:
@@ -67,7 +68,7 @@ class ObjectRuns(RunsStore):
                 if CHECKPOINTS in parts[:-2] or parts[-1] == LOCK_NAME:
                     continue  # a checkpoint's payload: only through its manifest
                 if len(parts) >= 2 and parts[-2] == CHECKPOINTS:
-                    if parts[-1].endswith(".json"):
+                    if checkpoints and parts[-1].endswith(".json"):
                         self._pull_checkpoint(str(PurePosixPath(rel).with_suffix("")))
                 elif not checkpoints_only:
                     self._download(rel, self.local / rel)

@@ -40,6 +40,13 @@ class RunsStore:
         """How to name the folder (or a job in it) to the user."""
         return str(self.local / name) if name else str(self.local)
 
+    def name_of(self, path: Path) -> str:
+        """How to name ``path`` (inside ``local``) to the user: for a URI, its place in the store."""
+        if not self.remote:
+            return str(path)
+        rel = Path(path).resolve().relative_to(self.local.resolve()).as_posix()
+        return self.where("" if rel == "." else rel)
+
     def job_names(self) -> list[str]:
         return sorted(p.name for p in self.local.iterdir() if p.is_dir()) if self.local.is_dir() else []
 
@@ -60,8 +67,11 @@ class RunsStore:
         """File ``name`` of the checkpoint folder ``checkpoint`` (e.g. ``draw-pig/checkpoints/latest``)."""
         return self.read(f"{checkpoint}/{name}")
 
-    def pull(self, names: Iterable[str] | None = None, *, checkpoints_only: bool = False) -> None:
-        """Copy jobs (every job when ``names`` is None) down into ``local``."""
+    def pull(self, names: Iterable[str] | None = None, *, checkpoints_only: bool = False,
+             checkpoints: bool = True) -> None:
+        """Copy jobs (every job when ``names`` is None; a name may be a path such as
+        ``tune-x/<trial>/job``) down into ``local``: their plain files unless ``checkpoints_only``,
+        their published checkpoints unless not ``checkpoints``."""
 
     def publish(self, name: str, *, checkpoints: bool = True) -> None:
         """Copy what changed in ``local/<name>`` up (plain files; checkpoints when asked)."""

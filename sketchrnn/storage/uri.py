@@ -6,7 +6,7 @@ import os
 import socket
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from sketchrnn.errors import SketchRNNError
 
@@ -73,6 +73,13 @@ def check_reachable(uri: str, fs: Any, root: str) -> None:
     if not found:
         raise StorageError(f"--runs {uri}: bucket {bucket!r} does not exist",
                            "create it first (e.g. `aws s3 mb s3://" + bucket + "`), or fix the name")
+
+
+def join_uri(uri: str, name: str) -> str:
+    """The URI of ``name`` inside the folder ``uri`` names, keeping its query (an
+    ``endpoint_override``, ``anonymous``): ``s3://b/runs?x=1`` + ``t`` -> ``s3://b/runs/t?x=1``."""
+    parts = urlsplit(uri)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{name}"))
 
 
 def endpoint_url(uri: str) -> str | None:

@@ -55,7 +55,7 @@ def summarise(run: SweepRun, spec: SweepSpec) -> list[TrialRow]:
     rows = []
     for result in run.results:
         trial_id = Path(result.path).name
-        job_dir = Path(result.path) / JOB_DIR
+        job_dir = spec.sweep_dir / trial_id / JOB_DIR  # for a bucket, its copy (`fetch_results`)
         history = [(int(r["step"]), float(r[key])) for r in JobDir(job_dir).read_metrics()
                    if r.get("split") == "valid" and isinstance(r.get(key), (int, float))]
         row = TrialRow(trial_id, "", dict(result.config or {}), job_dir, history)
@@ -107,19 +107,38 @@ def write_best(spec: SweepSpec, run: SweepRun, row: TrialRow) -> tuple[Path, Pat
     step, value = row.best(run.mode) or (None, None)
     config_path, info_path = spec.sweep_dir / "best.yaml", spec.sweep_dir / "best.json"
     what = spec.task_class.fit_args(spec.categories)
+    here = config_path if spec.remote is None else "best.yaml"  # fit reads a local copy of a bucket's
     header = (f"# Best configuration of sweep {spec.name}: trial {row.trial_id}, {run.metric} {value:.6g} "
-              f"at step {step}.\n# Train it: sketchrnn fit {what} --config {config_path} --steps N\n")
+              f"at step {step}.\n# Train it: sketchrnn fit {what} --config {here} --steps N\n")
     write_text_atomic(config_path, header + yaml.safe_dump(resolved_config(spec, row.params), sort_keys=False))
     checkpoint = job_checkpoint(row.job_dir)
     info = {
         "sweep": spec.name, "task": spec.task, "categories": spec.categories, "trial": row.trial_id,
         "metric": run.metric, "mode": run.mode, "value": value, "step": step, "status": row.status,
-        "params": row.params, "config": str(config_path), "job_dir": str(row.job_dir),
+        "params": row.params, "config": spec.name_of(config_path), "job_dir": spec.name_of(row.job_dir),
         # `best` is the lowest valid loss of the trial (what the training loop keeps).
-        "checkpoint": None if checkpoint is None else str(checkpoint),
+        "checkpoint": None if checkpoint is None else spec.name_of(checkpoint),
     }
     write_text_atomic(info_path, json.dumps(info, indent=1) + "\n")
     return config_path, info_path
+
+
+def fetch_results(spec: SweepSpec, best: TrialRow | None = None) -> None:
+    """For a sweep on object storage, copy what the report reads into the local copy: every
+    trial's plain files (metrics.jsonl; no checkpoints), or with `best`, that trial's published
+    checkpoints (best.json names them)."""
+    if spec.remote is None:
+        return
+    if best is None:
+        spec.remote.pull([spec.name], checkpoints=False)
+    else:
+        spec.remote.pull([f"{spec.name}/{best.trial_id}/{JOB_DIR}"], checkpoints_only=True)
+
+
+def publish_results(spec: SweepSpec) -> None:
+    """Upload what the report wrote (best.yaml, best.json, trials.png) into the bucket, whole."""
+    if spec.remote is not None:
+        spec.remote.publish(spec.name, checkpoints=False)
 
 
 def plot_trials(rows: list[TrialRow], metric: str, mode: str, path: Path, title: str) -> Path:

@@ -22,7 +22,11 @@ that a resumed trial, whose Tune iteration count restarts at 1, is still compare
 rung. Rungs start at max(eval_every, steps / 10) and grow 3x. A trial ASHA stops has its Train
 run aborted by the driver (events.py), which frees its workers for the next trial.
 
-The sweep folder must be a local path (or NFS mounted alike on every node), as for `fit`.
+Where the sweep lives: a local path (or NFS mounted alike on every node), or a prefix in object
+storage (`--runs s3://...`, `spec.store`). There, Tune keeps its state and trial folders in the
+bucket itself (`RunConfig(storage_path, storage_filesystem)`, as `fit`'s Train runs do); each
+trial stages its job folder and publishes it like a `fit` job (trial.py); sweep.json and what
+the CLI writes at the end are written in the local staging copy and uploaded whole, one PUT each.
 """
 
 from __future__ import annotations
@@ -66,6 +70,22 @@ class SweepSpec:
     device: str = "auto"
     fresh: bool = False
     address: str | None = None
+    store: Any = None  # the runs folder (`storage.RunsStore`), `runs_dir` being its local copy
+
+    @property
+    def remote(self) -> Any:
+        """The runs folder when it is on object storage, else None."""
+        return self.store if self.store is not None and self.store.remote else None
+
+    def name_of(self, path: Path) -> str:
+        """How to name a path of the sweep to the user: for object storage, its URI."""
+        return self.remote.name_of(path) if self.remote is not None else str(path)
+
+    def experiment(self) -> tuple[str, Any]:
+        """Where Tune keeps the sweep: (path, filesystem), as `Tuner.can_restore` takes them."""
+        if self.remote is None:
+            return str(self.sweep_dir), None
+        return f"{self.remote.root}/{self.name}", self.remote.fs
 
     @property
     def task_class(self) -> Any:
@@ -120,20 +140,27 @@ def prepare_dir(spec: SweepSpec) -> bool:
     """`--fresh`, the settings check and sweep.json; returns whether there is a sweep to resume."""
     from ray.tune import Tuner
 
-    path = spec.sweep_dir
+    path, remote = spec.sweep_dir, spec.remote
+    if spec.fresh and remote is not None:
+        remote.clear(spec.name)
     if spec.fresh and path.exists():
         shutil.rmtree(path)
     saved = path / "sweep.json"
     identity = json.loads(json.dumps(spec.identity()))  # as it reads back from the file
-    if saved.exists():
-        before = json.loads(saved.read_text(encoding="utf-8"))
+    text = remote.read(f"{spec.name}/sweep.json") if remote is not None else (
+        saved.read_bytes() if saved.exists() else None)
+    if text is not None:
+        before = json.loads(text)
         changed = sorted(k for k in set(before) | set(identity) if before.get(k) != identity.get(k))
         if changed:
             raise SketchRNNError(f"the sweep in {path} was started with other settings ({', '.join(changed)})",
                                  "re-run it with the same options to resume, add --fresh to start over, "
                                  "or use another --runs folder")
     write_text_atomic(saved, json.dumps(identity, indent=1) + "\n")  # half a file would not read back
-    return Tuner.can_restore(str(path))
+    if remote is not None:
+        remote.publish(spec.name, checkpoints=False)
+    where, fs = spec.experiment()
+    return Tuner.can_restore(where, storage_filesystem=fs)
 
 
 def prepare_sweep(spec: SweepSpec) -> tuple[str, bool]:
@@ -204,7 +231,9 @@ def _tuner(spec: SweepSpec, search: str, resumable: bool, k: int, cpus: float, g
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
+    from sketchrnn.distributed.storage import ray_storage
     from sketchrnn.distributed.trainer import MAX_FAILURES
+    from sketchrnn.storage import join_uri
     from sketchrnn.tuning.events import LIVE, SweepEvents
     from sketchrnn.tuning.trial import run_trial, trial_dirname
 
@@ -212,12 +241,14 @@ def _tuner(spec: SweepSpec, search: str, resumable: bool, k: int, cpus: float, g
              "space": spec.space.as_json(), "sweep_dir": str(spec.sweep_dir),
              "workers": spec.workers_per_trial, "cpus_per_worker": cpus, "gpus_per_worker": gpus,
              "max_failures": MAX_FAILURES,
+             "runs": join_uri(spec.remote.text, spec.name) if spec.remote is not None else None,
              "env": {k_: v for k_, v in os.environ.items() if k_.startswith(ENV_PREFIX)}}
     trainable = tune.with_resources(tune.with_parameters(run_trial, setup=setup), {"cpu": TRIAL_CPU})
     LIVE.reset(sink, hub)
     if resumable:  # the saved run config brings its own SweepEvents, which reaches LIVE
-        return tune.Tuner.restore(str(spec.sweep_dir), trainable, resume_unfinished=True,
-                                  resume_errored=True)
+        where, fs = spec.experiment()
+        return tune.Tuner.restore(where, trainable, resume_unfinished=True, resume_errored=True,
+                                  storage_filesystem=fs)
     metric, mode = spec.task_class.metric, spec.task_class.mode
     grace = max(spec.eval_every, spec.steps // 10)
     # stop_last_trials=False: a trial that survives every rung ends by itself (its loop writes the
@@ -233,7 +264,7 @@ def _tuner(spec: SweepSpec, search: str, resumable: bool, k: int, cpus: float, g
             time_budget_s=spec.time_budget_s, trial_dirname_creator=trial_dirname,
         ),
         run_config=tune.RunConfig(
-            name=spec.name, storage_path=str(spec.sweep_dir.parent), verbose=0,
+            name=spec.name, **ray_storage(spec.remote, spec.sweep_dir), verbose=0,
             failure_config=tune.FailureConfig(max_failures=0),  # Train retries workers inside a trial
             callbacks=[SweepEvents(spec.steps)],
         ),

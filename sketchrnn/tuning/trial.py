@@ -14,6 +14,11 @@ controller and its workers are owned by it and go with it.
 Resume: the Train run is named after the trial id (its folder is `<sweep>/<trial id>/job`), so
 a trial restarted by `Tuner.restore` finds its own job folder and the training loop carries on
 from `checkpoints/latest`.
+
+A sweep on object storage (`setup["runs"]`, the sweep's URI): the trial's folder
+`<sweep>/<trial id>` is a runs folder of its own whose one job is `job`; the trial copies that
+job's published files down, and it trains exactly as a `fit` job in a bucket does (each worker
+stages and rank 0 publishes: distributed.worker; Ray Train's storage is the bucket).
 """
 
 from __future__ import annotations
@@ -90,16 +95,15 @@ def run_trial(params: dict[str, Any], *, setup: dict[str, Any]) -> None:
     """Tune's trainable: `params` is one sample of the space, `setup` the sweep's fixed settings.
 
     `setup` holds: task, categories, base (raw config dict), space (as_json), sweep_dir, workers,
-    cpus_per_worker, gpus_per_worker, max_failures, env.
+    cpus_per_worker, gpus_per_worker, max_failures, env, runs (the sweep's URI, or None).
     """
-    import ray
+    import contextlib
+
     import ray.tune
 
     from sketchrnn.config import validate_config
-    from sketchrnn.distributed.trainer import MAX_FAILURES, build_trainer, failure_reason
     from sketchrnn.errors import SketchRNNError
     from sketchrnn.train.job import JobSpec
-    from sketchrnn.train.prepare import finished
     from sketchrnn.tuning.space import parse_space
 
     trial_id = ray.tune.get_context().get_trial_id()
@@ -111,7 +115,27 @@ def run_trial(params: dict[str, Any], *, setup: dict[str, Any]) -> None:
         raise TrialFailed(str(exc)) from None
     job = JobSpec(name=trial_id, task=task, categories=list(setup["categories"]), data=config.data,
                   settings=getattr(config, task))
-    job_dir = Path(setup["sweep_dir"]) / trial_id / JOB_DIR
+    with contextlib.ExitStack() as stack:
+        remote = None
+        job_dir = Path(setup["sweep_dir"]) / trial_id / JOB_DIR
+        if setup.get("runs"):  # object storage: this trial's staging copy of its job folder
+            from sketchrnn.storage import join_uri, open_runs
+
+            remote = stack.enter_context(open_runs(join_uri(setup["runs"], trial_id)))
+            remote.pull([JOB_DIR])
+            job_dir = remote.job_dir(JOB_DIR)
+        _train_trial(job, job_dir, setup, remote)
+
+
+def _train_trial(job: Any, job_dir: Path, setup: dict[str, Any], remote: Any) -> None:
+    """Train the trial's job in `job_dir` (the staging copy when `remote`, the trial's runs
+    folder on object storage, is given), or hand Tune the result of a finished one."""
+    import ray
+    import ray.tune
+
+    from sketchrnn.distributed.trainer import MAX_FAILURES, build_trainer, failure_reason
+    from sketchrnn.train.prepare import finished
+
     if finished(job, job_dir) is not None:
         # Restored after an interruption that came between its last step and Tune's bookkeeping:
         # Tune still needs a result with the sweep's metric, so hand it the recorded final one.
@@ -126,7 +150,8 @@ def run_trial(params: dict[str, Any], *, setup: dict[str, Any]) -> None:
     trainer = build_trainer(
         job, job_dir, workers=int(setup["workers"]), cpus_per_worker=float(setup["cpus_per_worker"]),
         gpus_per_worker=float(setup.get("gpus_per_worker", 0.0)), hub=hub, env=setup.get("env", {}),
-        max_failures=int(setup.get("max_failures", MAX_FAILURES)), callbacks=[make_valid_report(trial_id)],
+        max_failures=int(setup.get("max_failures", MAX_FAILURES)), callbacks=[make_valid_report(job.name)],
+        remote=remote,
     )
     try:
         result = trainer.fit()

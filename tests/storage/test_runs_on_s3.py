@@ -16,31 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from s3_helpers import keys
+from s3_helpers import fit_args, json_object, keys, run_cli, tune_args
 
 pytestmark = pytest.mark.e2e
-
-SETS = ["data.batch_size=16", "data.max_seq_len=60", "draw.model.name=sketch_rnn_uncond",
-        "draw.model.cell=lstm", "draw.model.n_mixtures=20"]
-for _task in ("draw", "predict"):
-    SETS += [f"{_task}.train.eval_every=10", f"{_task}.train.checkpoint_every=10",
-             f"{_task}.train.eval_batches=2"]
-
-
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
-            timeout: float = 240) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "sketchrnn", *args], capture_output=True,
-                          text=True, cwd=cwd, env=full_env, timeout=timeout)
-
-
-def fit_args(data: Path, runs: str, *categories: str, steps: int = 20) -> list[str]:
-    return ["fit", *categories, "--workers", "0", "--data-dir", str(data), "--preset", "tiny",
-            "--steps", str(steps), "--runs", runs, *[a for s in SETS for a in ("--set", s)]]
-
-
-def _json_object(s3_client, bucket: str, key: str) -> dict:
-    return json.loads(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def test_fit_writes_into_the_bucket_and_readers_use_it(tmp_path, bucket, s3_client, s3_env, pig_data):
@@ -60,9 +38,9 @@ def test_fit_writes_into_the_bucket_and_readers_use_it(tmp_path, bucket, s3_clie
     # The published checkpoint, read with boto3 + safetensors: weights of the final step.
     from safetensors.torch import load
 
-    manifest = _json_object(s3_client, bucket, "runs/draw-pig/checkpoints/latest.json")
+    manifest = json_object(s3_client, bucket, "runs/draw-pig/checkpoints/latest.json")
     prefix = f"runs/draw-pig/checkpoints/latest/{manifest['version']}/"
-    meta = _json_object(s3_client, bucket, prefix + "meta.json")
+    meta = json_object(s3_client, bucket, prefix + "meta.json")
     assert meta["step"] == 20 and "test_loss" in meta["metrics"]
     body = s3_client.get_object(Bucket=bucket, Key=prefix + "model.safetensors")["Body"].read()
     assert len(body) == manifest["files"]["model.safetensors"]["size"]
@@ -102,10 +80,10 @@ def test_fit_writes_into_the_bucket_and_readers_use_it(tmp_path, bucket, s3_clie
 
 def _manifest_step(s3_client, bucket: str, job: str) -> int | None:
     try:
-        manifest = _json_object(s3_client, bucket, f"runs/{job}/checkpoints/latest.json")
+        manifest = json_object(s3_client, bucket, f"runs/{job}/checkpoints/latest.json")
     except s3_client.exceptions.NoSuchKey:
         return None
-    return _json_object(s3_client, bucket, f"runs/{job}/checkpoints/latest/{manifest['version']}/meta.json")["step"]
+    return json_object(s3_client, bucket, f"runs/{job}/checkpoints/latest/{manifest['version']}/meta.json")["step"]
 
 
 def test_a_killed_fit_resumes_from_the_latest_published_checkpoint(tmp_path, bucket, s3_client, s3_env,
@@ -159,24 +137,17 @@ def test_bad_runs_uri_is_one_line_and_exit_1_before_training(case, tmp_path, buc
             s.bind(("127.0.0.1", 0))
             env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{s.getsockname()[1]}"}
         expected = "does not answer"
-    commands = [fit_args(pig_data, runs, "pig")] + ([["sample", "pig", "--runs", runs]] if case == "scheme" else [])
+    commands = [fit_args(pig_data, runs, "pig"), tune_args(pig_data, runs)]
+    commands += [["sample", "pig", "--runs", runs]] if case == "scheme" else []
     for args in commands:
         proc = run_cli(*args, cwd=tmp_path, env=env, timeout=60)
         assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], proc.stderr
         assert runs in lines[0]
-        assert "step" not in proc.stdout, "training started"
+        assert "step" not in proc.stdout and "sweep" not in proc.stdout, "training started"
     assert list(tmp_path.iterdir()) == []
     assert keys(s3_client, bucket) == [], "something was written"
-
-
-def test_tune_refuses_a_uri_in_one_line_instead_of_making_a_local_folder(tmp_path, pig_data):
-    proc = run_cli("tune", "draw", "pig", "--runs", "s3://bucket/runs", "--data-dir", str(pig_data),
-                   cwd=tmp_path, timeout=60)
-    assert proc.returncode == 1 and proc.stderr.startswith("error: --runs s3://bucket/runs: a sweep")
-    assert len(proc.stderr.strip().splitlines()) == 1
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_import_writes_a_published_checkpoint_into_the_bucket(tmp_path, bucket, s3_client, s3_env,
@@ -185,8 +156,8 @@ def test_import_writes_a_published_checkpoint_into_the_bucket(tmp_path, bucket, 
     proc = run_cli("import", str(magenta_models / "bicycle.gen.json"), "--runs", runs, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"{runs}/draw-bicycle/checkpoints/latest" in proc.stdout
-    manifest = _json_object(s3_client, bucket, "runs/draw-bicycle/checkpoints/latest.json")
-    meta = _json_object(s3_client, bucket,
+    manifest = json_object(s3_client, bucket, "runs/draw-bicycle/checkpoints/latest.json")
+    meta = json_object(s3_client, bucket,
                         f"runs/draw-bicycle/checkpoints/latest/{manifest['version']}/meta.json")
     assert meta["categories"] == ["bicycle"]
     again = run_cli("import", str(magenta_models / "bicycle.gen.json"), "--runs", runs, cwd=tmp_path)
