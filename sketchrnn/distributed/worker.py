@@ -78,10 +78,13 @@ class WorkerHooks:
         self.pending_checkpoint = Path(path)  # reported with this step's row, on every rank
 
     def report(self, row: dict[str, Any]) -> None:
+        """Called with each row of a step (rank 0: the train row, then at an evaluation step the
+        valid row; other ranks: the train row); Ray Train's report once, with the step's last."""
         self.step = int(row["step"])
         if self.rank == 0:
             self._push(row)
-        if self.ray_report and self.is_eval_step(self.step):
+        last_of_step = self.rank != 0 or row.get("split") != "train"
+        if self.ray_report and self.is_eval_step(self.step) and last_of_step:
             import ray.train
             from ray.train import Checkpoint, CheckpointUploadMode
 
@@ -105,8 +108,8 @@ class WorkerHooks:
     def _push(self, row: dict[str, Any]) -> None:
         now = time.monotonic()
         final = row.get("step") == row.get("total")
-        if self.hub is None or (row.get("split") == "train" and not final
-                                and now - self.last_push < PUSH_INTERVAL_S):
+        if self.hub is None or (row.get("split") == "train" and not final and not self.is_eval_step(row["step"])
+                                and now - self.last_push < PUSH_INTERVAL_S):  # an evaluation's: always
             return
         self.last_push = now
         status = "running" if self.attempt == 1 else f"running (retry {self.attempt - 1})"

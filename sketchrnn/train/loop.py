@@ -188,8 +188,9 @@ def train_steps(run: Run, hooks: Hooks) -> None:
         row = train_step(run, next(stream), step)
         row["steps_per_s"] = (step - start) / max(time.perf_counter() - t0, 1e-9)
         rows, stop = after_step(run, step, row, hooks)
-        if hooks.report is not None:
-            hooks.report(rows[-1])
+        if hooks.report is not None:  # the train row too at an evaluation: progress lines pair
+            for reported in rows:  # a step with that step's own training loss
+                hooks.report(reported)
         if hooks.agree_stop is not None:
             stop = hooks.agree_stop(stop)
         if stop or (hooks.should_stop is not None and hooks.should_stop()):

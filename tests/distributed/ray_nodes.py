@@ -111,6 +111,7 @@ class TwoNodeCluster:
     port: int = field(default_factory=free_port)
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. PYTHONPATH for the nodes' workers
+    dashboard_port: int | None = None  # the head's dashboard and job server (needs ray[default])
 
     def __post_init__(self) -> None:
         # Short paths: Ray's Unix sockets live under the temp dir (107-byte limit).
@@ -120,6 +121,16 @@ class TwoNodeCluster:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}"
+
+    def head_args(self) -> list[str]:
+        if self.dashboard_port is None:
+            return ["--head", f"--port={self.port}", "--include-dashboard=false"]
+        return ["--head", f"--port={self.port}", "--include-dashboard=true", "--dashboard-host=127.0.0.1",
+                f"--dashboard-port={self.dashboard_port}", f"--ray-client-server-port={free_port()}"]
 
     @property
     def env(self) -> dict[str, str]:
@@ -132,9 +143,11 @@ class TwoNodeCluster:
                 "RAY_health_check_timeout_ms": "5000",
                 **self.extra_env}
 
-    def start(self) -> None:
+    def start(self, *, second_node: bool = True) -> None:
         try:
-            self.head.start(["--head", f"--port={self.port}", "--include-dashboard=false"], self.env)
+            self.head.start(self.head_args(), self.env)
+            if not second_node:
+                return
             try:
                 self.worker.start([f"--address={self.address}"], self.env)
             except RuntimeError:  # `ray start` gives a raylet 30 s to register: too short under load
