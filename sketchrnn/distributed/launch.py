@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sketchrnn.distributed.packing import local_gpu_memory_gib
-from sketchrnn.distributed.planner import Plan, plan
+from sketchrnn.distributed.planner import Plan, plan, workers_that_fit
 from sketchrnn.distributed.storage import absolute_job, log_dir, runs_store
 from sketchrnn.train.job import JobSpec
 from sketchrnn.train.prepare import prepare_jobs
@@ -92,7 +92,8 @@ def _train(jobs: list[JobSpec], done: dict[str, Row], store: Any, *, workers: in
         for name, result in done.items():
             on_row({"job": name, "status": "done", "step": result.get("step"), "total": result.get("step")})
         return Schedule(the_plan, start, on_row, drain=lambda: ray.get(hub.drain.remote()),
-                        failure=lambda name: ray.get(hub.failure.remote(name)), logs=session.logs).run()
+                        failure=lambda name: ray.get(hub.failure.remote(name)), logs=session.logs,
+                        capacity=lambda row: workers_that_fit(ray.nodes(), row)).run()
 
 
 def progress_hub(ray: Any) -> Any:
@@ -114,14 +115,21 @@ class Schedule:
     `plan.workers` workers' worth of them; a queued job is a name in a list. `start(name)`
     returns a run whose `outcome` is set when it ends; `drain()` returns the progress rows
     pushed since the last call, `failure(name)` the reason recorded for a failed job.
+
+    The plan is made from the cluster that was up at the start. Before a queued job starts,
+    `capacity(row)` says how many workers of that row's size the live nodes hold now: after a
+    node is lost, fewer jobs run at once (the jobs that lost workers retry on what is left
+    and are not joined by new ones competing for it); a node that comes back raises it again,
+    up to the plan. With nothing running, the next job starts whatever the capacity: Ray then
+    waits for resources (an autoscaler may add them) instead of the queue stalling.
     """
 
     def __init__(self, the_plan: Plan, start: Callable[[str], Any], on_row: Callable[[Row], None], *,
-                 drain: Callable[[], list[Row]], failure: Callable[[str], str | None], logs: str) -> None:
+                 drain: Callable[[], list[Row]], failure: Callable[[str], str | None], logs: str,
+                 capacity: Callable[[Any], int] | None = None) -> None:
         self.plan, self.start, self.on_row, self.logs = the_plan, start, on_row, logs
-        self.drain, self.failure = drain, failure
+        self.drain, self.failure, self.capacity = drain, failure, capacity
         self.queue = the_plan.start_order()
-        self.free = the_plan.workers
         self.runs: dict[str, Any] = {}
         self.results: dict[str, Row] = {}
 
@@ -147,18 +155,24 @@ class Schedule:
         self.on_row({"job": name, "status": status})
 
     def _start_what_fits(self) -> None:
-        while self.queue and self.plan.row(self.queue[0]).workers <= self.free:
+        while self.queue and self._fits(self.plan.row(self.queue[0])):
             name = self.queue.pop(0)
-            self.free -= self.plan.row(name).workers
             self.runs[name] = self.start(name)
             self._status(name, f"starting ({self.plan.row(name).workers} workers)")
+
+    def _fits(self, row: Any) -> bool:
+        busy = sum(self.plan.row(name).workers for name in self.runs)
+        if busy + row.workers > self.plan.workers:
+            return False
+        if self.capacity is None or not self.runs:
+            return True
+        return busy + row.workers <= self.capacity(row)
 
     def _collect(self) -> None:
         for name, run in list(self.runs.items()):
             if run.outcome is None:
                 continue
             del self.runs[name]
-            self.free += self.plan.row(name).workers
             self.results[name] = _finish(run.outcome, self.failure(name), self.logs)
             self._status(name, self.results[name]["status"].split(":")[0])
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sketchrnn.distributed.packing import choose_packing
 from sketchrnn.errors import ConfigError
@@ -155,3 +156,15 @@ def _cap(job: JobSpec, gpw: float, cluster_gpus: float, max_workers: Mapping[str
     if gpw > 0 and job.settings.train.device != "cpu":
         cap = min(cap, 1 if gpw < 1 else max(1, int(cluster_gpus // gpw)))
     return max(1, cap)
+
+
+def workers_that_fit(nodes: Sequence[Mapping[str, Any]], row: PlanRow) -> int:
+    """How many workers of `row`'s size the live nodes hold (`ray.nodes()` entries: `Alive`,
+    `Resources`), counted node by node: a worker's CPUs and GPU share come from one node."""
+    needs = {k: v for k, v in (("CPU", row.cpus_per_worker), ("GPU", row.gpus_per_worker)) if v > 0}
+    total = 0
+    for node in nodes:
+        if node.get("Alive") and needs:
+            have = node.get("Resources") or {}
+            total += min(math.floor(float(have.get(k, 0.0)) / v + 1e-9) for k, v in needs.items())
+    return total

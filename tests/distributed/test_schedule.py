@@ -10,7 +10,7 @@ import pytest
 
 from sketchrnn.distributed import launch
 from sketchrnn.distributed.launch import Schedule
-from sketchrnn.distributed.planner import plan
+from sketchrnn.distributed.planner import plan, workers_that_fit
 from test_planner import jobs_for
 
 
@@ -100,3 +100,44 @@ def test_a_job_with_more_workers_waits_until_they_are_all_free():
         busy += workers[name] if kind == "start" else -workers[name]
         assert busy <= 4, trace.events
     assert len(results) == 4
+
+
+def test_after_a_node_is_lost_fewer_jobs_run_at_once_and_none_stalls():
+    """Two one-CPU nodes, 8 queued jobs: node_b goes after the second job ends. From then on the
+    live nodes hold one worker, so the schedule runs one job at a time instead of starting a
+    second trainer that could only wait for the lost CPU."""
+    jobs = [j for j in jobs_for([f"c{i}" for i in range(8)]) if j.task == "draw"]
+    the_plan = plan(jobs, 2, cluster_cpus=2, cluster_gpus=0, gpus_per_worker=None)
+    node = {"Alive": True, "Resources": {"CPU": 1.0, "node_a": 1.0}}
+    nodes = [node, dict(node, Resources={"CPU": 1.0, "node_b": 1.0})]
+    trace = Trace({j.name: 2 for j in jobs})
+    ended = []
+
+    def drain() -> list[dict]:
+        rows = trace.drain()
+        ended[:] = [e for e in trace.events if e[0] == "end"]
+        if len(ended) >= 2:
+            nodes[1]["Alive"] = False  # the GCS has declared node_b dead
+        return rows
+
+    results = Schedule(the_plan, trace.start, lambda row: None, drain=drain, failure=lambda name: None,
+                       logs="logs", capacity=lambda row: workers_that_fit(nodes, row)).run()
+    assert len(results) == 8 and all(r["status"] == "done" for r in results.values())
+    lost_at = [i for i, e in enumerate(trace.events) if e[0] == "end"][1]
+    assert trace.most_alive() == 2  # both nodes in use before the loss
+    assert max(alive for kind, _, alive in trace.events[lost_at:] if kind == "start") == 1, trace.events
+
+
+@pytest.mark.parametrize(("cpus", "gpus", "expected"), [
+    (1.0, 0.0, 3),    # node_a 1 + node_b 2; the dead node's 4 CPUs do not count
+    (0.5, 0.0, 6),    # fractions: 2 + 4
+    (2.0, 0.0, 1),    # node_a cannot hold one; CPUs of two nodes do not add up to a worker
+    (1.0, 0.5, 2),    # GPUs bind: node_b's one GPU holds two half-GPU workers, node_a has none
+])
+def test_workers_that_fit_counts_node_by_node(cpus, gpus, expected):
+    nodes = [{"Alive": True, "Resources": {"CPU": 1.0}},
+             {"Alive": True, "Resources": {"CPU": 2.0, "GPU": 1.0}},
+             {"Alive": False, "Resources": {"CPU": 4.0, "GPU": 4.0}}]
+    the_plan = plan(jobs_for(["cat"])[:1], 1, cluster_cpus=3, cluster_gpus=0, gpus_per_worker=None)
+    row = replace(the_plan.rows[0], cpus_per_worker=cpus, gpus_per_worker=gpus)
+    assert workers_that_fit(nodes, row) == expected
