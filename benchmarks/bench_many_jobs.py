@@ -139,10 +139,16 @@ def one_count(n: int, workers: int, steps: int, tmp: Path) -> dict[str, Any]:
     train_s = min(train_in_process(job, tmp) for job in jobs[:2])  # the first pays torch's warm-up
     yardstick = import_yardstick_s()
     started: dict[str, float] = {}
+    ended: list[str] = []
 
     def on_row(row: dict[str, Any]) -> None:
-        if str(row.get("status", "")).startswith("starting"):
+        status = str(row.get("status", ""))
+        if status.startswith("starting"):
             started[row["job"]] = time.time()
+        elif status in ("done", "failed") and row["job"] not in ended and "step" not in row:
+            ended.append(row["job"])  # a line per job: a run cut short still gives its rate
+            C.log(f"  {len(ended)}/{n} jobs ended at {time.perf_counter() - t0:.0f} s "
+                  f"({row['job']} {status}), driver RSS {rss_mib():.0f} MiB, load {(C.loadavg() or ['?'])[0]}")
 
     rss_before = rss_mib()
     sampler = Sampler()
