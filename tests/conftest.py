@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import json
 import http.server
 import importlib.util
 import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,16 @@ def sample_styles(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(sampling, "sample", spy)
     return seen
+
+
+def wait_for_lock(lock: Path, pid: int, timeout: float = 180) -> None:
+    """Wait until a fit's lock file names the process ``pid`` (it has started and holds the folder)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if json.loads(lock.read_text()).get("pid") == pid:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{lock} never named pid {pid}")

@@ -13,12 +13,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from distributed_helpers import REPO, run_cli
+
+from tests.conftest import wait_for_lock
 
 pytestmark = pytest.mark.e2e
 
@@ -131,18 +132,6 @@ def test_fresh_retrains_from_scratch(trained, sketch_dir, workers):
     assert not (trained / "draw-cat" / "fit.lock").exists()
 
 
-def _wait_for_lock(lock: Path, pid: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if json.loads(lock.read_text()).get("pid") == pid:
-                return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{lock} never named pid {pid}")
-
-
 def test_two_fits_on_one_runs_folder(sketch_dir, tmp_path):
     """A second fit fails naming the first; Ctrl-C releases the lock; a dead holder's lock is
     taken over."""
@@ -153,7 +142,7 @@ def test_two_fits_on_one_runs_folder(sketch_dir, tmp_path):
                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lock = runs / "draw-sun" / "fit.lock"
     try:
-        _wait_for_lock(lock, first.pid)
+        wait_for_lock(lock, first.pid)
         second = run_cli(*args)
         _refused(second, "draw-sun is in use by sketchrnn fit", f"pid {first.pid} on ")
     finally:

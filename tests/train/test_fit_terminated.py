@@ -3,29 +3,15 @@ releases its lock, as Ctrl-C does, instead of vanishing without a word."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, tiny_runs_module
-
-
-def _wait_for_lock(lock: Path, pid: int, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if json.loads(lock.read_text()).get("pid") == pid:
-                return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{lock} never named pid {pid}")
+from tests.conftest import REPO, tiny_runs_module, wait_for_lock
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
@@ -41,7 +27,7 @@ def test_terminated_fit_says_so_and_releases_its_lock(tmp_path, sig):
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lock = runs / "predict" / "fit.lock"
     try:
-        _wait_for_lock(lock, fit.pid)
+        wait_for_lock(lock, fit.pid)
         fit.send_signal(sig)
         _, stderr = fit.communicate(timeout=180)
     finally:
