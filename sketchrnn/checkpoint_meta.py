@@ -23,7 +23,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sketchrnn import __version__
-from sketchrnn.config import DataConfig, LossConfig, drop_legacy_augment
+from sketchrnn.config import DataConfig, LossConfig
+from sketchrnn.config_migrations import drop_legacy_augment
 from sketchrnn.data.names import MAX_NAME_CHARS as MAX_NAME
 from sketchrnn.data.names import check_file_stem
 from sketchrnn.errors import CheckpointError, DataError

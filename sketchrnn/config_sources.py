@@ -20,7 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sketchrnn.config import Config, migrate_legacy_augment, validate_config
+from sketchrnn.config import Config, validate_config
+from sketchrnn.config_migrations import migrate_legacy_augment
 from sketchrnn.errors import ConfigError
 
 RECIPES_DIR = "recipes"  # package data: sketchrnn/recipes/<name>.yaml

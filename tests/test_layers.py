@@ -14,7 +14,7 @@ LAYERS = [
     {"errors", "_io"},
     {"data"},
     {"model", "losses"},
-    {"config", "config_sources", "registry", "interfaces", "sampling", "checkpoint", "checkpoint_meta",
+    {"config", "config_migrations", "config_sources", "registry", "interfaces", "sampling", "checkpoint", "checkpoint_meta",
      "render", "runs", "metrics", "export", "interop", "storage"},
     {"train"},
     {"distributed", "tuning"},
