@@ -97,7 +97,7 @@ def finish(proc: subprocess.Popen) -> str:
     return out
 
 
-def wait_for_exit(pid: int, timeout: float = 300) -> None:
+def wait_for_exit(pid: int, why: str, timeout: float = 300) -> None:
     """Until process ``pid`` (on this machine) has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -108,7 +108,7 @@ def wait_for_exit(pid: int, timeout: float = 300) -> None:
         if state in ("Z", "X"):  # exited, not yet reaped (a container's init may never reap it)
             return
         time.sleep(0.2)
-    raise AssertionError(f"process {pid} still alive {timeout:.0f} s after its raylet was killed")
+    raise AssertionError(f"process {pid} still alive {timeout:.0f} s after {why}")
 
 
 def attempts(job_dir: Path) -> list[dict]:
@@ -156,6 +156,10 @@ def killed_and_rerun(cluster, data, tmp_path_factory):
     wait_until_held(proc, jobs)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver only: the cluster's nodes are other groups
     proc.wait()
+    # Ray ends a dead driver's training workers a moment later; released before then, a worker
+    # could train past step 15 and publish the step-20 checkpoint the re-run must resume before.
+    for job_dir in jobs:
+        wait_for_exit(attempts(job_dir)[-1]["pid"], "its driver was killed")
     saved = [latest_step(d) for d in jobs]
     release.touch()
     return jobs, saved, finish(start_fit(cluster, command, hold=release))
@@ -204,7 +208,7 @@ def test_losing_a_node_resumes_its_job_on_the_other(cluster, node_ids, data, tmp
     os.kill(cluster.worker.raylet_pid(), signal.SIGKILL)
     # node_b's training worker outlives its raylet for a moment; released before it is gone, it
     # could train past step 15 and publish the step-20 checkpoint the resume must not see.
-    wait_for_exit(attempts(jobs[on_b[0]])[-1]["pid"])
+    wait_for_exit(attempts(jobs[on_b[0]])[-1]["pid"], "its raylet was killed")
     release.touch()
 
     out = finish(proc)
