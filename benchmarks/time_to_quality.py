@@ -99,6 +99,8 @@ def measure_draw(category: str, runs: Path, data_dir: Path | None, n: int,
     for side in ("generated", "floor"):
         for key in ("fid", "precision", "recall"):
             row[f"{key}{'' if side == 'generated' else '_floor'}"] = quality.get(side, {}).get(key)
+    for split in ("valid", "test"):  # the judge's ceiling: its share on real drawings
+        row[f"real_recognised_{split}"] = quality.get("real_recognised", {}).get(split)
     samples = Path(result["paths"].get("samples", ""))
     if samples.is_file():  # the first 64 samples; keep a copy beside the record
         shutil.copyfile(samples, grid)
@@ -133,11 +135,13 @@ def markdown(record: dict[str, Any]) -> str:
              + (" - stopped at the deadline" if fit["stopped_at_deadline"] else "")
              + f"; {record['machine']['cpus']} CPUs, load average {fit['load_average_before'][0]:.1f}"
              f" before, {fit['load_average_after'][0]:.1f} after (1 min).", "",
-             "| model | steps | recognised (T=0.25, n, seed 0) | also in-dist. | FID (floor) | "
-             "precision (floor) | recall (floor) |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "| model | steps | recognised (T=0.25, n, seed 0) | also in-dist. | real valid / test "
+             "recognised | FID (floor) | precision (floor) | recall (floor) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row in record["draw"]:
         lines.append(f"| draw {row['category']} | {row['step']:,} | {_pct(row['recognised'])} "
                      f"(n={row['n']}) | {_pct(row['recognised_in_distribution'])} | "
+                     f"{_pct(row.get('real_recognised_valid'))} / {_pct(row.get('real_recognised_test'))} | "
                      f"{_num(row['fid'])} ({_num(row['fid_floor'])}) | {_num(row['precision'])} "
                      f"({_num(row['precision_floor'])}) | {_num(row['recall'])} ({_num(row['recall_floor'])}) |")
     if pred:

@@ -270,3 +270,7 @@ def _show_sample_quality(result: dict[str, Any]) -> None:
              f"{g['recall']:.1%}"],
             ["real valid (floor)", str(f["n_generated"]), f"{f['fid']:.3f}",
              f"{f['precision']:.1%}", f"{f['recall']:.1%}"]])
+    real = q.get("real_recognised")
+    if real:  # what samples as good as the real drawings would reach with this judge
+        console().print(f"real sketches the predict model names {result['category']!r}: "
+                        f"valid {real['valid']:.1%}, test {real['test']:.1%}", markup=False)

@@ -12,6 +12,8 @@
   real valid sketches against the same test sketches: the floor a perfect model would reach with
   that many real sketches. Recognisability alone passes a model that draws one good sketch over
   and over; these do not (its recall is ~0, its FID the whole spread of the real features).
+  Beside them, the share of the category's real valid and test sketches the same predict model
+  names correctly: the judge's own ceiling, which samples as good as real drawings would reach.
 """
 
 from __future__ import annotations
@@ -130,7 +132,19 @@ def sample_quality(predictor: Any, category: str, pixels: list[np.ndarray], *,
     # either, so precision counts it as one outside the real manifold.
     out["generated"]["precision"] *= len(generated) / len(pixels)
     out["empty_samples"] = len(pixels) - len(generated)
+    out["real_recognised"] = {name: named_share(predictor.model, split, label)
+                              for name, split in real.items()}
     return out
+
+
+def named_share(model: Any, sketches: SketchSet, label: int) -> float:
+    """Share of ``sketches`` (complete, in the classifier's units) whose top class is ``label``;
+    NaN for an empty set."""
+    from sketchrnn.predict.inference import classify
+
+    if not len(sketches):
+        return float("nan")
+    return float((classify(model, sketches).argmax(axis=1) == label).mean())
 
 
 def quality_against_real(model: Any, generated: SketchSet, valid: SketchSet, test: SketchSet,

@@ -38,6 +38,7 @@ def test_tiny_run_records_time_and_quality(tmp_path, tiny_data, capsys):
         assert row["step"] == 30 and row["n"] == 16 and 0 <= row["recognised"] <= 1
         assert row["temperature_style"] == "magenta-js"
         assert row["fid"] >= 0 and 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
+        assert 0 <= row["real_recognised_valid"] <= 1 and 0 <= row["real_recognised_test"] <= 1
         assert Path(row["grid"]).is_file()
     table = (out / "time_to_quality.md").read_text()
     assert "| draw circle | 30 |" in table and "| draw square | 30 |" in table

@@ -54,3 +54,20 @@ def test_empty_samples_count_against_precision_only(tiny_runs, tiny_data):
     assert padded["generated"]["recall"] == full["generated"]["recall"]
     assert padded["generated"]["fid"] == full["generated"]["fid"]
     assert padded["floor"] == full["floor"]
+
+
+def test_real_sketches_recognised_is_the_share_a_user_would_get_from_predict(tiny_runs, tiny_data):
+    """The judge's ceiling beside the samples' share: each real test/valid circle given to
+    `Predictor.predict` one by one, as `sketchrnn predict` does, named circle or not."""
+    from sketchrnn.evaluation.draw_eval import sample_quality
+    from sketchrnn.predict.inputs import RawSketch
+
+    predictor = Predictor.from_checkpoint(predict_checkpoint(tiny_runs))
+    splits = load_npz(tiny_data / "circle.npz")
+    quality = sample_quality(predictor, "circle", [np.asarray(s, np.float64) for s in splits.train[:20]])
+    for name, sketches in (("valid", splits.valid), ("test", splits.test)):
+        named = [predictor.predict(RawSketch(np.asarray(s, np.float64), "data", f"{name} {i}"))[0].top[0]["category"]
+                 for i, s in enumerate(sketches)]
+        expected = np.mean([c == "circle" for c in named])
+        assert quality["real_recognised"][name] == pytest.approx(expected)
+    assert 0 < quality["real_recognised"]["test"] <= 1

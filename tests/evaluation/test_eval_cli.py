@@ -111,6 +111,8 @@ def test_eval_draw_fails_a_model_that_draws_one_sketch_over_and_over(cli, tiny_r
 def test_eval_draw_table_and_too_few_samples(cli, tiny_runs):
     text = cli("eval", "draw", "circle", "--runs", str(tiny_runs), "-n", "8", "--k", "2")
     assert "real valid (floor)" in text and "recall" in text and "k=2" in text
+    real = json.loads((tiny_runs / "draw-circle" / "eval.json").read_text())["sample_quality"]["real_recognised"]
+    assert f"names 'circle': valid {real['valid']:.1%}, test {real['test']:.1%}" in " ".join(text.split())
     result = CliRunner().invoke(cli_main.cli, ["eval", "draw", "circle", "--runs", str(tiny_runs),
                                                "-n", "3"])
     assert result.exit_code == 2 and "--k 3" in result.output
