@@ -194,6 +194,8 @@ class TrainConfig(_Strict):
     )
     weight_decay: float = Field(0.0, ge=0, description="Decoupled weight decay (AdamW when > 0).")
     grad_clip: float = Field(1.0, gt=0, description="Gradient norm clipping.")
+    ema_decay: float = Field(0.0, ge=0, lt=1, description="Validate, save and sample an exponential "
+                             "moving average of the weights with this decay (warm-up (1+t)/(10+t)); 0: off.")
     eval_every: int = Field(500, ge=1, description="Validate every K steps.")
     eval_batches: int = Field(20, ge=1, description="Validation batches per evaluation.")
     checkpoint_every: int = Field(1000, ge=1, description="Checkpoint every K steps.")

@@ -19,6 +19,7 @@ import torch
 from sketchrnn.errors import SketchRNNError
 from sketchrnn.runs import JobDir
 from sketchrnn.train import artifacts, runtime
+from sketchrnn.train.ema import STATE_KEY as EMA_STATE, WeightEMA, start_ema
 from sketchrnn.train.job import JobSpec, build_job_loss, load_job_data
 from sketchrnn.train.prepare import check_resumable
 from sketchrnn.train.status import failure_record, started_record
@@ -114,7 +115,21 @@ class Run:
     optimizer: torch.optim.Optimizer
     writer: artifacts.RunContext
     progress: Progress
+    ema: WeightEMA | None = None  # rank 0's average of the weights (train.ema_decay), else None
     last_train: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def judged(self) -> torch.nn.Module:
+        """What is validated, tested, saved, sampled and calibrated: the average when there is
+        one, else the trained model."""
+        return self.ema.model if self.ema is not None else self.net
+
+    def train_state(self) -> dict[str, Any]:
+        """`train_state.pt`: the progress and optimiser, and with an average the raw weights."""
+        state = self.progress.train_state(self.optimizer)
+        if self.ema is not None:
+            state[EMA_STATE] = self.ema.state_dict(self.model)
+        return state
 
 
 def fit_job(job: JobSpec, job_dir: Path, *, device: torch.device, hooks: Hooks | None = None,
@@ -157,6 +172,9 @@ def start_run(task: Task, jd: JobDir, device: torch.device, hooks: Hooks, *, res
     model = state.model if state else build_model(cfg.model.name, **task.model_kwargs())
     model.to(device)
     task.init_model(model, data.train, device, state.meta if state else None)
+    # Every rank trains on from the raw weights; only rank 0, which writes, keeps the average.
+    ema = start_ema(model, cfg.train.ema_decay if hooks.rank == 0 else 0.0,
+                    state.train_state if state else None)
     loss_fn = build_job_loss(job)
     optimizer = make_optimizer(model.parameters(), cfg.train.lr, cfg.train.weight_decay)
     progress = Progress()
@@ -168,11 +186,12 @@ def start_run(task: Task, jd: JobDir, device: torch.device, hooks: Hooks, *, res
     net = hooks.wrap_model(model) if hooks.wrap_model else model
     net.train()
     forward = runtime.training_forward(net, cfg.train.compile, device, job.name)
-    writer = artifacts.RunContext(task, jd, model, data.scale, is_writer=hooks.rank == 0)
+    writer = artifacts.RunContext(task, jd, ema.model if ema else model, data.scale,
+                                  is_writer=hooks.rank == 0)
     if writer.is_writer:
         artifacts.write_job_status(jd, started_record())  # replaces an earlier failure's record
         artifacts.write_job_config(job, jd)  # the settings it trains with now (resume may change steps, lr)
-    return Run(task, device, data, model, net, loss_fn, forward, optimizer, writer, progress)
+    return Run(task, device, data, model, net, loss_fn, forward, optimizer, writer, progress, ema)
 
 
 def train_steps(run: Run, hooks: Hooks) -> None:
@@ -206,6 +225,8 @@ def train_step(run: Run, batch: Any, step: int) -> dict[str, Any]:
         group["lr"] = lr
     terms = run.task.compute_terms(run.forward, run.loss_fn, batch, step - 1, run.device)
     optimizer_step(run.model, run.optimizer, terms["loss"], train.grad_clip)
+    if run.ema is not None:
+        run.ema.update(run.model)
     run.progress.step = step
     values = torch.stack([v.detach().float() for v in terms.values()]).tolist()  # one host sync
     run.last_train = dict(zip(terms, values))
@@ -224,7 +245,7 @@ def after_step(run: Run, step: int, row: dict[str, Any],
     if not writer.is_writer:
         return rows, stop
     if is_eval_step(train, step):
-        valid = run.task.evaluate(run.net, run.loss_fn, run.data.valid, step=step - 1,
+        valid = run.task.evaluate(run.judged, run.loss_fn, run.data.valid, step=step - 1,
                                   device=run.device, limit=train.eval_batches)
         rows.append({"job": row["job"], "step": step, "split": "valid", **valid})
         is_best, stop = run.progress.judge(valid["loss"], train.early_stop_patience)
@@ -232,7 +253,7 @@ def after_step(run: Run, step: int, row: dict[str, Any],
     elif step % METRICS_EVERY == 0:
         writer.record(rows)
     if is_checkpoint_step(train, step) or is_best or stop:
-        writer.save(step, rows, run.progress.train_state(run.optimizer), is_best=is_best,
+        writer.save(step, rows, run.train_state(), is_best=is_best,
                     on_checkpoint=hooks.on_checkpoint)
         if hooks.publish is not None:
             hooks.publish()
@@ -244,7 +265,7 @@ def finish_run(run: Run, hooks: Hooks) -> dict[str, Any]:
     step = run.progress.step
     final: dict[str, Any] = {"step": step, "best_valid_loss": run.progress.best, "train": run.last_train}
     if run.writer.is_writer:
-        test = run.task.evaluate(run.net, run.loss_fn, run.data.test, step=step - 1, device=run.device,
+        test = run.task.evaluate(run.judged, run.loss_fn, run.data.test, step=step - 1, device=run.device,
                                  limit=None)
         run.writer.record([{"job": run.task.job.name, "step": step, "split": "test", **test}])
         run.writer.finish(step, test)

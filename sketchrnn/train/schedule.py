@@ -56,6 +56,8 @@ def describe_schedule(job: JobSpec) -> str:
     described = getattr(build_job_loss(job), "schedule", None)
     if callable(described) and getattr(model, "conditional", True):  # no latent: no KL to anneal
         words.append(described())
+    if train.ema_decay > 0:  # what is validated and saved
+        words.append(f"EMA {train.ema_decay:g}")
     pretrain = job.settings.pretrain
     if job.task == "predict" and pretrain.enabled:  # before the job's own steps, without progress rows
         words.insert(0, f"first {pretrain.steps:,} pretraining steps (lr {pretrain.lr:.3g} cos)")
