@@ -4,21 +4,16 @@ itself is that model, and the softmax is torch's."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_predict_ensemble.py"
+from benchmark_scripts import load_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("bench_predict_ensemble", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_predict_ensemble.py")
 
 
 def test_members_match_the_reference_protocol_and_a_self_ensemble_is_the_model(tiny_runs, capsys):

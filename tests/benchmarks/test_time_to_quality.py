@@ -6,21 +6,17 @@ is refused (nothing is overwritten)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "time_to_quality.py"
+from benchmark_scripts import BENCHMARKS, load_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("time_to_quality", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("time_to_quality.py")
 
 
 def test_tiny_run_records_time_and_quality(tmp_path, tiny_data, capsys):
@@ -49,5 +45,5 @@ def test_tiny_run_records_time_and_quality(tmp_path, tiny_data, capsys):
 
 
 def test_default_command_is_the_readme_main_command():
-    readme = (SCRIPT.parents[1] / "README.md").read_text()
+    readme = (BENCHMARKS.parent / "README.md").read_text()
     assert _script().README_COMMAND in readme
